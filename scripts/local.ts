@@ -1,0 +1,149 @@
+/**
+ * @module
+ * Starts the whole product on this machine: local D1 migrations, then `wrangler dev`
+ * on 127.0.0.1 with the demo configuration. `npm run dev` and the e2e suite share it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
+export const demoVarsFile = join(root, 'test', 'fixtures', 'demo.vars');
+
+/** The configuration names the worker reads; any of them set in the environment overrides the demo value. */
+export const CONFIG_NAMES = [
+  'WECOM_CORP_ID',
+  'WECOM_AGENT_ID',
+  'WECOM_SECRET',
+  'WECOM_CALLBACK_TOKEN',
+  'WECOM_ENCODING_AES_KEY',
+  'WECOM_APPS',
+  'WECOM_API_BASE',
+  'WECOM_OAUTH_BASE',
+  'WECOM_LOGIN_BASE',
+  'SESSION_SECRET',
+  'ADMIN_USERIDS',
+  'TRUSTED_ORIGINS',
+] as const;
+
+export function readVarsFile(path: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=(.*)$/.exec(line);
+    if (match?.[1]) vars[match[1]] = (match[2] ?? '').trim();
+  }
+  return vars;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
+
+function run(args: string[], log: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrangler, args, { cwd: root, env: quietEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else {
+        log(output);
+        reject(new Error(`wrangler ${args.join(' ')} exited with ${code}`));
+      }
+    });
+  });
+}
+
+async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url}/healthz did not answer within ${timeoutMs} ms`);
+}
+
+export interface LocalOptions {
+  port: number;
+  /** Miniflare state directory (KV, D1, queues). */
+  persistTo: string;
+  /** Values passed with --var, over the demo file and the environment. */
+  vars?: Record<string, string>;
+  /** Where wrangler's output goes; defaults to this process's stdout. */
+  log?: (line: string) => void;
+}
+
+export interface Local {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startLocal(options: LocalOptions): Promise<Local> {
+  const log = options.log ?? ((line: string) => process.stdout.write(line));
+  const persist = ['--persist-to', options.persistTo];
+  await run(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], log);
+
+  const overrides: Record<string, string> = {};
+  for (const name of CONFIG_NAMES) {
+    const value = process.env[name];
+    if (value !== undefined) overrides[name] = value;
+  }
+  Object.assign(overrides, options.vars);
+  const varArgs = Object.entries(overrides).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
+
+  const inspectorPort = await freePort();
+  const child = spawn(
+    wrangler,
+    [
+      'dev',
+      '--ip', '127.0.0.1',
+      '--port', String(options.port),
+      '--inspector-port', String(inspectorPort),
+      '--env-file', demoVarsFile,
+      '--show-interactive-dev-session=false',
+      ...persist,
+      ...varArgs,
+    ],
+    { cwd: root, env: quietEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  child.stdout?.on('data', (chunk: Buffer) => log(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString()));
+
+  const url = `http://127.0.0.1:${options.port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // wrangler starts workerd as a child: end the whole process group.
+    process.kill(-child.pid, 'SIGTERM');
+    const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(-child.pid, 'SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitForHealth(url, child, 120_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop };
+}

@@ -1,0 +1,30 @@
+/**
+ * @module
+ * Starts the product the way `npm run dev` does (fresh local state, a free port on 127.0.0.1)
+ * once for the e2e suite, and stops it afterwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { freePort, startLocal } from '../../scripts/local.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    baseUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const persistTo = mkdtempSync(join(tmpdir(), 'sidebar-e2e-'));
+  let output = '';
+  const local = await startLocal({ port: await freePort(), persistTo, log: (line) => (output += line) }).catch((error: unknown) => {
+    console.error(output);
+    throw error;
+  });
+  project.provide('baseUrl', local.url);
+  return async () => {
+    await local.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+import vue from '@vitejs/plugin-vue';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { demoVarsFile, readVarsFile, root } from './scripts/local.ts';
+
+// Three suites in one run: the worker inside workerd with real local bindings,
+// the SPA's components in a DOM, and the whole product in Chromium.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(join(root, 'worker', 'migrations'));
+  return {
+    test: {
+      reporters: ['default', './test/totals-reporter.ts'],
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              main: './worker/index.ts',
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: { ...readVarsFile(demoVarsFile), TEST_MIGRATIONS: migrations },
+              },
+            }),
+          ],
+          test: {
+            name: 'worker',
+            include: ['test/worker/**/*.test.ts'],
+            setupFiles: ['test/worker/setup.ts'],
+          },
+        },
+        {
+          plugins: [vue()],
+          test: {
+            name: 'web',
+            include: ['test/web/**/*.test.ts'],
+            environment: 'happy-dom',
+          },
+        },
+        {
+          test: {
+            name: 'e2e',
+            include: ['test/e2e/**/*.test.ts'],
+            globalSetup: ['test/e2e/global-setup.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+            fileParallelism: false,
+          },
+        },
+      ],
+    },
+  };
+});

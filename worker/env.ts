@@ -1,0 +1,205 @@
+/**
+ * @module
+ * The worker's bindings and its one validated configuration reader.
+ * Configuration names are part of the product's interface: tests, `npm run dev`
+ * and deployments set them, and the README lists them.
+ */
+
+/** What the consumer receives: the D1 row id of a recorded callback event. */
+export interface EventMessage {
+  eventId: number;
+}
+
+export interface Env {
+  KV: KVNamespace;
+  DB: D1Database;
+  EVENTS: Queue<EventMessage>;
+  ASSETS: Fetcher;
+  WECOM_CORP_ID?: string;
+  WECOM_AGENT_ID?: string;
+  WECOM_SECRET?: string;
+  WECOM_CALLBACK_TOKEN?: string;
+  WECOM_ENCODING_AES_KEY?: string;
+  WECOM_APPS?: string;
+  WECOM_API_BASE?: string;
+  WECOM_OAUTH_BASE?: string;
+  WECOM_LOGIN_BASE?: string;
+  SESSION_SECRET?: string;
+  ADMIN_USERIDS?: string;
+  TRUSTED_ORIGINS?: string;
+}
+
+/** One WeCom self-built app: agent ids repeat across corps, so it is always keyed by both. */
+export interface WeComApp {
+  corpId: string;
+  agentId: string;
+  secret: string;
+  callbackToken: string;
+  encodingAESKey: string;
+}
+
+export interface Config {
+  apps: WeComApp[];
+  apiBase: string;
+  oauthBase: string;
+  loginBase: string;
+  sessionSecret: string;
+  adminUserIds: string[];
+  trustedOrigins: string[];
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export const DEFAULT_API_BASE = 'https://qyapi.weixin.qq.com';
+export const DEFAULT_OAUTH_BASE = 'https://open.weixin.qq.com';
+export const DEFAULT_LOGIN_BASE = 'https://login.work.weixin.qq.com';
+
+const CORP_ID = /^w[wx][0-9a-zA-Z]{6,32}$/;
+const AGENT_ID = /^[0-9]{1,10}$/;
+const CALLBACK_TOKEN = /^[0-9a-zA-Z]{1,32}$/;
+const AES_KEY = /^[0-9a-zA-Z]{43}$/;
+const MIN_SESSION_SECRET = 32;
+
+type AppField = keyof WeComApp;
+const APP_FIELDS: Record<AppField, { variable: string; check: (v: string) => string | undefined }> = {
+  corpId: { variable: 'WECOM_CORP_ID', check: (v) => (CORP_ID.test(v) ? undefined : 'must look like a WeCom corp id (ww followed by letters and digits)') },
+  agentId: { variable: 'WECOM_AGENT_ID', check: (v) => (AGENT_ID.test(v) ? undefined : 'must be the numeric AgentId of the app') },
+  secret: { variable: 'WECOM_SECRET', check: (v) => (v.trim() === v && v.length >= 8 ? undefined : "must be the app's Secret (no spaces)") },
+  callbackToken: { variable: 'WECOM_CALLBACK_TOKEN', check: (v) => (CALLBACK_TOKEN.test(v) ? undefined : 'must be 1-32 letters or digits, as set under 接收消息 → 设置API接收') },
+  encodingAESKey: { variable: 'WECOM_ENCODING_AES_KEY', check: (v) => (AES_KEY.test(v) ? undefined : `must be exactly 43 letters or digits (got ${v.length} characters)`) },
+};
+
+function readApp(source: Record<AppField, unknown>, label: (field: AppField) => string, problems: string[]): WeComApp | undefined {
+  const app: Partial<WeComApp> = {};
+  let complete = true;
+  for (const field of Object.keys(APP_FIELDS) as AppField[]) {
+    const raw = source[field];
+    const value = typeof raw === 'number' ? String(raw) : raw;
+    if (typeof value !== 'string' || value === '') {
+      problems.push(`${label(field)} is missing`);
+      complete = false;
+      continue;
+    }
+    const problem = APP_FIELDS[field].check(value);
+    if (problem) {
+      problems.push(`${label(field)} ${problem}`);
+      complete = false;
+      continue;
+    }
+    app[field] = value;
+  }
+  return complete ? (app as WeComApp) : undefined;
+}
+
+function readApps(env: Env, problems: string[]): WeComApp[] {
+  if (env.WECOM_APPS) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.WECOM_APPS);
+    } catch {
+      problems.push('WECOM_APPS is not valid JSON (expected an array of { corpId, agentId, secret, callbackToken, encodingAESKey })');
+      return [];
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) {
+      problems.push('WECOM_APPS must be a non-empty JSON array of apps');
+      return [];
+    }
+    const apps: WeComApp[] = [];
+    parsed.forEach((entry, index) => {
+      if (typeof entry !== 'object' || entry === null) {
+        problems.push(`WECOM_APPS[${index}] must be an object`);
+        return;
+      }
+      const app = readApp(entry as Record<AppField, unknown>, (field) => `WECOM_APPS[${index}].${field}`, problems);
+      if (app) apps.push(app);
+    });
+    const seen = new Set<string>();
+    for (const app of apps) {
+      const key = `${app.corpId}/${app.agentId}`;
+      if (seen.has(key)) problems.push(`WECOM_APPS lists ${key} twice`);
+      seen.add(key);
+    }
+    return apps;
+  }
+  const single = readApp(
+    {
+      corpId: env.WECOM_CORP_ID,
+      agentId: env.WECOM_AGENT_ID,
+      secret: env.WECOM_SECRET,
+      callbackToken: env.WECOM_CALLBACK_TOKEN,
+      encodingAESKey: env.WECOM_ENCODING_AES_KEY,
+    },
+    (field) => APP_FIELDS[field].variable,
+    problems,
+  );
+  return single ? [single] : [];
+}
+
+/** An absolute http(s) URL; a path prefix is kept (egress proxies mount WeCom under one), a trailing slash is not. */
+function readBase(name: string, value: string | undefined, fallback: string, problems: string[]): string {
+  const raw = value && value !== '' ? value : fallback;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+    if (url.search || url.hash) throw new Error('query');
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    problems.push(`${name} must be an absolute http(s) URL without query or fragment`);
+    return fallback;
+  }
+}
+
+function readList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function readOrigins(value: string | undefined, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const item of readList(value)) {
+    try {
+      const url = new URL(item);
+      if (url.origin === 'null' || url.href.replace(/\/$/, '') !== url.origin) throw new Error('not an origin');
+      origins.push(url.origin);
+    } catch {
+      problems.push(`TRUSTED_ORIGINS entry "${item}" must be an origin such as https://crm.example.com`);
+    }
+  }
+  return origins;
+}
+
+/** Reads and checks every configuration value; the result names every missing or malformed one. */
+export function readConfig(env: Env): ConfigResult {
+  const problems: string[] = [];
+  const apps = readApps(env, problems);
+  const apiBase = readBase('WECOM_API_BASE', env.WECOM_API_BASE, DEFAULT_API_BASE, problems);
+  const oauthBase = readBase('WECOM_OAUTH_BASE', env.WECOM_OAUTH_BASE, DEFAULT_OAUTH_BASE, problems);
+  const loginBase = readBase('WECOM_LOGIN_BASE', env.WECOM_LOGIN_BASE, DEFAULT_LOGIN_BASE, problems);
+  const sessionSecret = env.SESSION_SECRET ?? '';
+  if (sessionSecret === '') problems.push('SESSION_SECRET is missing');
+  else if (sessionSecret.length < MIN_SESSION_SECRET) problems.push(`SESSION_SECRET must be at least ${MIN_SESSION_SECRET} characters of random text`);
+  const trustedOrigins = readOrigins(env.TRUSTED_ORIGINS, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: { apps, apiBase, oauthBase, loginBase, sessionSecret, adminUserIds: readList(env.ADMIN_USERIDS), trustedOrigins },
+  };
+}
+
+const cache = new WeakMap<object, ConfigResult>();
+
+/** `readConfig`, once per isolate and env object. */
+export function configOf(env: Env): ConfigResult {
+  let result = cache.get(env);
+  if (!result) {
+    result = readConfig(env);
+    cache.set(env, result);
+  }
+  return result;
+}
+
+export function findApp(config: Config, corpId: string, agentId: string): WeComApp | undefined {
+  return config.apps.find((app) => app.corpId === corpId && app.agentId === agentId);
+}

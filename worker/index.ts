@@ -1,0 +1,12 @@
+/**
+ * @module
+ * The worker's entry: exports the handlers and nothing else.
+ */
+import { createApp } from './app.ts';
+import type { Env } from './env.ts';
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;
