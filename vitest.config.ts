@@ -26,6 +26,9 @@ export default defineConfig(async () => {
             name: 'worker',
             include: ['test/worker/**/*.test.ts'],
             setupFiles: ['test/worker/setup.ts'],
+            globalSetup: ['test/worker/global-setup.ts'],
+            // The suites share one WeCom simulator whose state tests reset and inspect.
+            fileParallelism: false,
           },
         },
         {
@@ -34,6 +37,13 @@ export default defineConfig(async () => {
             name: 'web',
             include: ['test/web/**/*.test.ts'],
             environment: 'happy-dom',
+          },
+        },
+        {
+          test: {
+            name: 'simulator',
+            include: ['test/simulator/**/*.test.ts'],
+            environment: 'node',
           },
         },
         {

@@ -6,13 +6,25 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { configOf, type Config, type Env } from './env.ts';
 import { AppError } from './errors.ts';
+import { requireUser } from './identity/guard.ts';
+import type { Session } from './identity/sessions.ts';
+import type { User } from './identity/users.ts';
 import { log } from './log.ts';
+import { admin } from './routes/admin.ts';
+import { auth } from './routes/auth.ts';
+import { callback } from './routes/callback.ts';
 import { health } from './routes/health.ts';
+import { jssdk } from './routes/jssdk.ts';
+import { me } from './routes/me.ts';
+import { WeComError, WeComFailure } from './wecom/errors.ts';
 
 export type AppEnv = {
   Bindings: Env;
   Variables: {
     config: Config;
+    /** Set by the identity guard on every `/api` route except the public ones. */
+    session: Session & { hash: string };
+    user: User;
   };
 };
 
@@ -35,11 +47,34 @@ export function createApp() {
     await next();
   });
 
+  app.route('/wecom/callback', callback);
+  app.route('/auth', auth);
+
+  // The sidebar signs the JS-SDK while login is still in flight, so signing needs no session.
+  app.route('/api/jssdk', jssdk);
+  app.use('/api/*', async (c, next) => (c.req.path.startsWith('/api/jssdk/') ? next() : requireUser(c, next)));
+  app.route('/api/me', me);
+  app.route('/api/admin', admin);
+
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
   app.onError((err, c) => {
     if (err instanceof AppError) {
       return c.json({ error: err.code, message: err.message, ...err.details }, err.status);
+    }
+    if (err instanceof WeComFailure) {
+      // 503 when the deployment is misconfigured (secret, corp id, permission, trusted IP), 502 for other upstream failures.
+      log(err.status === 503 ? 'error' : 'warn', 'wecom.failed', {
+        path: new URL(c.req.url).pathname,
+        code: err.code,
+        endpoint: err.endpoint,
+        corpId: err.corpId,
+        errcode: err instanceof WeComError ? err.errcode : undefined,
+        errmsg: err instanceof WeComError ? err.errmsg : undefined,
+      });
+      const body: Record<string, string | number> = { error: err.code, message: err.message, hint: err.hint };
+      if (err instanceof WeComError) body.errcode = err.errcode;
+      return c.json(body, err.status);
     }
     if (err instanceof HTTPException) {
       return c.json({ error: 'http_error', message: err.message || 'Request refused' }, err.status);

@@ -4,6 +4,7 @@
  * Configuration names are part of the product's interface: tests, `npm run dev`
  * and deployments set them, and the README lists them.
  */
+import type { TokenBroker } from './wecom/tokens.ts';
 
 /** What the consumer receives: the D1 row id of a recorded callback event. */
 export interface EventMessage {
@@ -27,6 +28,14 @@ export interface Env {
   SESSION_SECRET?: string;
   ADMIN_USERIDS?: string;
   TRUSTED_ORIGINS?: string;
+  /** `snsapi_base` (default, silent) or `snsapi_privateinfo` (consent; unlocks mobile via getuserdetail). */
+  WECOM_OAUTH_SCOPE?: string;
+  /** The role a member gets at first login or org sync: admin, manager, sales (default) or viewer. */
+  DEFAULT_ROLE?: string;
+  /** Optional shared secret sent as `X-Proxy-Token` on every WeCom call, so the fixed-IP egress proxy serves only this worker. */
+  WECOM_API_PROXY_TOKEN?: string;
+  /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
+  TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
 }
 
 /** One WeCom self-built app: agent ids repeat across corps, so it is always keyed by both. */
@@ -46,6 +55,10 @@ export interface Config {
   sessionSecret: string;
   adminUserIds: string[];
   trustedOrigins: string[];
+  oauthScope: 'snsapi_base' | 'snsapi_privateinfo';
+  defaultRole: 'admin' | 'manager' | 'sales' | 'viewer';
+  /** `WECOM_API_PROXY_TOKEN`, when set. */
+  apiProxyToken?: string;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -181,10 +194,27 @@ export function readConfig(env: Env): ConfigResult {
   if (sessionSecret === '') problems.push('SESSION_SECRET is missing');
   else if (sessionSecret.length < MIN_SESSION_SECRET) problems.push(`SESSION_SECRET must be at least ${MIN_SESSION_SECRET} characters of random text`);
   const trustedOrigins = readOrigins(env.TRUSTED_ORIGINS, problems);
+  const oauthScope = env.WECOM_OAUTH_SCOPE || 'snsapi_base';
+  if (oauthScope !== 'snsapi_base' && oauthScope !== 'snsapi_privateinfo') problems.push('WECOM_OAUTH_SCOPE must be snsapi_base or snsapi_privateinfo');
+  const defaultRole = env.DEFAULT_ROLE || 'sales';
+  if (defaultRole !== 'admin' && defaultRole !== 'manager' && defaultRole !== 'sales' && defaultRole !== 'viewer') {
+    problems.push('DEFAULT_ROLE must be one of admin, manager, sales, viewer');
+  }
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    config: { apps, apiBase, oauthBase, loginBase, sessionSecret, adminUserIds: readList(env.ADMIN_USERIDS), trustedOrigins },
+    config: {
+      apps,
+      apiBase,
+      oauthBase,
+      loginBase,
+      sessionSecret,
+      adminUserIds: readList(env.ADMIN_USERIDS),
+      trustedOrigins,
+      oauthScope: oauthScope as Config['oauthScope'],
+      defaultRole: defaultRole as Config['defaultRole'],
+      ...(env.WECOM_API_PROXY_TOKEN ? { apiProxyToken: env.WECOM_API_PROXY_TOKEN } : {}),
+    },
   };
 }
 

@@ -3,10 +3,22 @@
  * The worker's entry: exports the handlers and nothing else.
  */
 import { createApp } from './app.ts';
-import type { Env } from './env.ts';
+import type { Env, EventMessage } from './env.ts';
+import { consumeDeadLetters, consumeEvents } from './events/consumer.ts';
+import { handlers } from './events/handlers.ts';
+import { runScheduledJobs } from './scheduled.ts';
+
+export { TokenBroker } from './wecom/tokens.ts';
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  async queue(batch, env) {
+    if (batch.queue.endsWith('-dlq')) await consumeDeadLetters(batch, env);
+    else await consumeEvents(batch, env, handlers);
+  },
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduledJobs(controller.cron, env));
+  },
+} satisfies ExportedHandler<Env, EventMessage>;

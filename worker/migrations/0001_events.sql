@@ -1,5 +1,5 @@
 -- Verified WeCom callback events. One row per distinct event (dedupe_key is unique per corp/agent);
--- retries of the same event bump `duplicates` instead of producing a second row.
+-- WeCom's retries of the same event bump `duplicates` instead of producing a second row.
 CREATE TABLE events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   corp_id TEXT NOT NULL,
@@ -13,6 +13,7 @@ CREATE TABLE events (
   duplicates INTEGER NOT NULL DEFAULT 0,
   last_error TEXT,
   received_at INTEGER NOT NULL,
+  enqueued_at INTEGER,
   applied_at INTEGER,
   UNIQUE (corp_id, agent_id, dedupe_key)
 );

@@ -1,0 +1,57 @@
+/**
+ * @module
+ * `change_contact` callbacks keep users and departments current between org syncs.
+ * Replaying an event leaves the same state: every step is an upsert, a rename guarded by
+ * existence, or a deactivation of someone already inactive.
+ */
+import type { EventHandler } from '../events/registry.ts';
+import { createSessionStore } from './sessions.ts';
+import { createUserRepo, type MemberFacts } from './users.ts';
+
+export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event, { env, config }) => {
+  const users = createUserRepo(env.DB);
+  const now = Date.now();
+  switch (event.changeType) {
+    case 'create_user':
+    case 'update_user': {
+      if (!event.userId) return;
+      if (event.newUserId && event.newUserId !== event.userId) await users.renameWecomId(event.corpId, event.userId, event.newUserId, now);
+      const facts: MemberFacts = { userid: event.newUserId ?? event.userId };
+      if (event.name) facts.name = event.name;
+      if (event.mobile) facts.mobile = event.mobile;
+      if (event.departments) facts.departments = event.departments;
+      if (event.status !== undefined) facts.wecomStatus = event.status;
+      const { user } = await users.upsertMember(event.corpId, facts, { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, now });
+      if (user.status === 'inactive') await createSessionStore(env.KV).revokeAllFor(event.corpId, user.id);
+      return;
+    }
+    case 'delete_user': {
+      if (!event.userId) return;
+      const user = (await users.deactivate(event.corpId, event.userId, now)) ?? (await users.findByWecomId(event.corpId, event.userId));
+      if (user) await createSessionStore(env.KV).revokeAllFor(event.corpId, user.id);
+      return;
+    }
+    case 'create_party':
+    case 'update_party': {
+      if (event.partyId === undefined) return;
+      await users.upsertDepartment(
+        event.corpId,
+        {
+          id: event.partyId,
+          ...(event.name !== undefined ? { name: event.name } : {}),
+          ...(event.parentId !== undefined ? { parentId: event.parentId } : {}),
+          ...(event.order !== undefined ? { order: event.order } : {}),
+        },
+        now,
+      );
+      return;
+    }
+    case 'delete_party': {
+      if (event.partyId !== undefined) await users.deleteDepartment(event.corpId, event.partyId);
+      return;
+    }
+    default:
+      // update_tag and future change types carry nothing this product keeps.
+      return;
+  }
+};

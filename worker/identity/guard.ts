@@ -1,0 +1,41 @@
+/**
+ * @module
+ * The one identity guard in front of `/api`: a live session whose user is active in D1,
+ * then role checks per route. The roles come from this product's tables, never from the client.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app.ts';
+import { AppError } from '../errors.ts';
+import { readCookie } from './cookies.ts';
+import { SESSION_COOKIE, createSessionStore } from './sessions.ts';
+import { createUserRepo, type Role } from './users.ts';
+
+export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const sessions = createSessionStore(c.env.KV);
+  const cookie = readCookie(c.req.header('cookie'), SESSION_COOKIE);
+  const session = await sessions.read(cookie);
+  if (!session) throw new AppError(401, 'unauthenticated', 'Not logged in, or the session expired: log in again at /auth/login');
+  const user = await createUserRepo(c.env.DB).get(session.corpId, session.userId);
+  if (!user || user.status !== 'active') {
+    if (cookie) await sessions.revoke(cookie);
+    throw new AppError(401, 'unauthenticated', 'This account is no longer active: log in again, or ask an admin');
+  }
+  c.set('session', session);
+  c.set('user', user);
+  await next();
+};
+
+/** Allows the request when the user holds any of `roles` (admin always may). */
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const user = c.get('user');
+    if (!user) throw new AppError(401, 'unauthenticated', 'Not logged in');
+    if (!user.roles.includes('admin') && !user.roles.some((role) => roles.includes(role))) {
+      throw new AppError(403, 'forbidden', `This needs the ${roles.join(' or ')} role; you have ${user.roles.join(', ') || 'no role'}`);
+    }
+    await next();
+  };
+}
+
+/** Roles that may change data; `viewer` only reads. */
+export const requireWriter = requireRole('manager', 'sales');

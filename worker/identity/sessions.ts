@@ -1,0 +1,93 @@
+/**
+ * @module
+ * Sessions: an opaque random id in a cookie, the record in KV under the id's SHA-256 (so the
+ * stored keys cannot be replayed as cookies), with a sliding expiry. Each user's session keys are
+ * indexed so that deactivating a member can end all their sessions.
+ */
+
+export const SESSION_COOKIE = 'sid';
+/** Idle lifetime; every use within it extends it. */
+export const SESSION_IDLE_SECONDS = 8 * 60 * 60;
+/** No session lives longer than this, however active. */
+export const SESSION_MAX_SECONDS = 7 * 24 * 60 * 60;
+/** Rewriting KV on every request would hit its one-write-per-second-per-key limit; extend at most this often. */
+const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+const MAX_INDEXED_SESSIONS = 20;
+
+export interface Session {
+  userId: number;
+  corpId: string;
+  agentId: string;
+  wecomUserId: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+function base64Url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+async function hashId(id: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(id));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+const sessionKey = (hash: string) => `session:${hash}`;
+const indexKey = (corpId: string, userId: number) => `user-sessions:${corpId}:${userId}`;
+
+export interface SessionStore {
+  create(session: Omit<Session, 'createdAt' | 'lastSeenAt'>): Promise<{ id: string; hash: string }>;
+  /** The live session for a cookie value, extended when due; undefined when absent or expired. */
+  read(id: string | undefined): Promise<(Session & { hash: string }) | undefined>;
+  hashOf(id: string): Promise<string>;
+  revoke(id: string): Promise<void>;
+  revokeAllFor(corpId: string, userId: number): Promise<number>;
+}
+
+export function createSessionStore(kv: KVNamespace, now: () => number = Date.now): SessionStore {
+  async function write(hash: string, session: Session): Promise<void> {
+    const remaining = Math.floor((session.createdAt + SESSION_MAX_SECONDS * 1000 - now()) / 1000);
+    await kv.put(sessionKey(hash), JSON.stringify(session), { expirationTtl: Math.max(60, Math.min(SESSION_IDLE_SECONDS, remaining)) });
+  }
+
+  return {
+    async create(fields) {
+      const id = base64Url(crypto.getRandomValues(new Uint8Array(32)));
+      const hash = await hashId(id);
+      const at = now();
+      await write(hash, { ...fields, createdAt: at, lastSeenAt: at });
+      const existing = ((await kv.get<string[]>(indexKey(fields.corpId, fields.userId), 'json')) ?? []).slice(-(MAX_INDEXED_SESSIONS - 1));
+      await kv.put(indexKey(fields.corpId, fields.userId), JSON.stringify([...existing, hash]), { expirationTtl: SESSION_MAX_SECONDS });
+      return { id, hash };
+    },
+
+    async read(id) {
+      if (!id || !ID_PATTERN.test(id)) return undefined;
+      const hash = await hashId(id);
+      const session = await kv.get<Session>(sessionKey(hash), 'json');
+      if (!session) return undefined;
+      const at = now();
+      if (at - session.createdAt > SESSION_MAX_SECONDS * 1000) return undefined;
+      if (at - session.lastSeenAt > TOUCH_INTERVAL_MS) {
+        session.lastSeenAt = at;
+        await write(hash, session);
+      }
+      return { ...session, hash };
+    },
+
+    hashOf: hashId,
+
+    async revoke(id) {
+      if (ID_PATTERN.test(id)) await kv.delete(sessionKey(await hashId(id)));
+    },
+
+    async revokeAllFor(corpId, userId) {
+      const hashes = (await kv.get<string[]>(indexKey(corpId, userId), 'json')) ?? [];
+      await Promise.all(hashes.map((hash) => kv.delete(sessionKey(hash))));
+      await kv.delete(indexKey(corpId, userId));
+      return hashes.length;
+    },
+  };
+}

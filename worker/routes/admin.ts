@@ -1,0 +1,93 @@
+/**
+ * @module
+ * `/api/admin/*` (admin role): users and their roles, org sync with progress, recent callback events.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../app.ts';
+import { findApp } from '../env.ts';
+import { AppError } from '../errors.ts';
+import { createEventStore } from '../events/store.ts';
+import { requireRole } from '../identity/guard.ts';
+import { createOrgSyncLog } from '../identity/org-sync.ts';
+import { startOrgSync } from '../identity/services.ts';
+import { createSessionStore } from '../identity/sessions.ts';
+import { createUserRepo, isRole, ROLES } from '../identity/users.ts';
+
+function positiveInt(value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^[0-9]{1,6}$/.test(value)) throw new AppError(400, 'bad_request', `Expected a positive integer, got "${value.slice(0, 20)}"`);
+  return Math.min(max, Math.max(1, Number(value)));
+}
+
+export const admin = new Hono<AppEnv>()
+  .use('*', requireRole('admin'))
+
+  .get('/users', async (c) => {
+    const users = await createUserRepo(c.env.DB).list(c.var.session.corpId);
+    const latestSync = await createOrgSyncLog(c.env.DB).latest(c.var.session.corpId, c.var.session.agentId);
+    return c.json({ users, roles: ROLES, latestSync: latestSync ?? null });
+  })
+
+  .put('/users/:id/roles', async (c) => {
+    const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
+    const body = await c.req.json<unknown>().catch(() => undefined);
+    const roles = (body as { roles?: unknown } | undefined)?.roles;
+    if (!Array.isArray(roles) || !roles.every(isRole)) {
+      throw new AppError(400, 'bad_request', `Send { "roles": [...] } with roles from ${ROLES.join(', ')}`);
+    }
+    const unique = [...new Set(roles)];
+    const repo = createUserRepo(c.env.DB);
+    const target = await repo.get(c.var.session.corpId, id);
+    if (!target) throw new AppError(404, 'not_found', `No user ${id} in this corp`);
+    if (target.id === c.var.user.id && !unique.includes('admin')) {
+      throw new AppError(409, 'conflict', 'You cannot remove your own admin role; ask another admin');
+    }
+    await repo.setRoles(c.var.session.corpId, id, unique, c.var.user.wecomUserId ?? `user:${c.var.user.id}`, Date.now());
+    return c.json({ user: await repo.get(c.var.session.corpId, id) });
+  })
+
+  .post('/users/:id/sessions/revoke', async (c) => {
+    const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
+    const revoked = await createSessionStore(c.env.KV).revokeAllFor(c.var.session.corpId, id);
+    return c.json({ revoked });
+  })
+
+  .post('/org-sync', async (c) => {
+    const app = findApp(c.var.config, c.var.session.corpId, c.var.session.agentId);
+    if (!app) throw new AppError(409, 'conflict', 'The app of this session is no longer configured');
+    const started = await startOrgSync(c.env, c.var.config, app, 'manual', c.var.user.wecomUserId);
+    if (started.finished) c.executionCtx.waitUntil(started.finished);
+    return c.json({ run: started.run, alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
+  })
+
+  .get('/org-sync/latest', async (c) => {
+    const run = await createOrgSyncLog(c.env.DB).latest(c.var.session.corpId, c.var.session.agentId);
+    return c.json({ run: run ?? null });
+  })
+
+  .get('/org-sync/:id', async (c) => {
+    const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
+    const run = await createOrgSyncLog(c.env.DB).get(c.var.session.corpId, id);
+    if (!run) throw new AppError(404, 'not_found', `No org sync ${id}`);
+    return c.json({ run });
+  })
+
+  .get('/events', async (c) => {
+    const limit = positiveInt(c.req.query('limit'), 50, 200);
+    const events = await createEventStore(c.env.DB).listRecent(c.var.session.corpId, c.var.session.agentId, limit);
+    return c.json({
+      events: events.map((event) => ({
+        id: event.id,
+        kind: event.kind,
+        changeType: event.changeType,
+        // A retry WeCom sent again was acknowledged and ignored; the row shows how often.
+        status: event.status,
+        duplicates: event.duplicates,
+        attempts: event.attempts,
+        lastError: event.lastError,
+        receivedAt: event.receivedAt,
+        appliedAt: event.appliedAt,
+        event: event.event,
+      })),
+    });
+  });

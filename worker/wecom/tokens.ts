@@ -1,0 +1,367 @@
+/**
+ * @module
+ * Access tokens and JS-SDK tickets, per (corp, agent).
+ *
+ * Why a Durable Object: WeCom limits tickets to 100 an hour per app (400 per corp) and punishes
+ * frequent gettoken calls, while a busy worker runs in many isolates at once. KV is eventually
+ * consistent (a write can take up to a minute to show elsewhere), so isolates that refreshed on
+ * their own would each call WeCom. Instead one `TokenBroker` per app (`idFromName(corpId/agentId)`)
+ * is the only thing that ever calls gettoken or a ticket endpoint: concurrent requests await the
+ * one refresh in flight, and the result is kept in its own storage (strongly consistent, survives
+ * eviction).
+ *
+ * Reads stay cheap: the broker publishes every value to KV, and each isolate keeps a memory copy.
+ * A reader takes memory, then KV, then asks the broker. Every value carries `refreshAt` (expiry
+ * minus a 300 s margin) and a reader never uses a value past it: WxJava's 200 s plus room for KV's
+ * up-to-60 s staleness and clock skew, so a token handed out always has minutes left.
+ *
+ * When WeCom refuses a token (40014/42001/40001) the client asks for a refresh naming the token it
+ * used; the broker fetches a new one only if that is still its current token, so a burst of
+ * refusals costs one gettoken. Tickets are refreshed on expiry; a signing request with
+ * `refresh: true` (the page's signature failed) may force a refetch at most once a minute per app,
+ * otherwise it is answered from the cache: a page stuck in a retry loop cannot burn the hourly limit.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { configOf, findApp, type Config, type Env, type WeComApp } from '../env.ts';
+import { log } from '../log.ts';
+import { createWeComClient, fetchAccessToken, type TicketReply, type TokenSource, type WeComClient, type WeComTransportDeps } from './client.ts';
+import { WeComError, WeComTransportError, failureFromData, failureToData, type WeComFailureData } from './errors.ts';
+
+/** Seconds before `expires_in` runs out at which a value is replaced. */
+export const REFRESH_MARGIN_S = 300;
+/** How often `refresh: true` may really refetch the tickets of one app. */
+export const TICKET_FORCE_INTERVAL_MS = 60_000;
+/** How long a token WeCom handed back after a refusal is not refetched for another refusal of it. */
+const REISSUE_WINDOW_MS = 60_000;
+/** KV refuses expirations under 60 s. */
+const KV_MIN_TTL_S = 60;
+
+/** A token or ticket with its lifetime, in epoch milliseconds. */
+export interface Lease {
+  value: string;
+  expiresAt: number;
+  /** When the broker replaces it; readers never use it past this. */
+  refreshAt: number;
+}
+
+/** The broker's own record of the token. */
+interface StoredToken extends Lease {
+  fetchedAt: number;
+  /** gettoken answered a refusal with the very token that was refused. */
+  reissued: boolean;
+}
+
+const leaseOnly = ({ value, expiresAt, refreshAt }: Lease): Lease => ({ value, expiresAt, refreshAt });
+
+export interface TicketLeases {
+  /** The corp ticket (`get_jsapi_ticket`), signs `wx.config`. */
+  jsapi: Lease;
+  /** The app ticket (`ticket/get?type=agent_config`), signs `wx.agentConfig`. */
+  agentConfig: Lease;
+}
+
+export interface AppRef {
+  corpId: string;
+  agentId: string;
+}
+
+/** What crosses the RPC boundary: WeCom failures as data, because RPC keeps an error's message but not its class. */
+export type BrokerResult<T> = { ok: true; value: T } | { ok: false; failure: WeComFailureData };
+
+export function brokerName(app: AppRef): string {
+  return `${app.corpId}/${app.agentId}`;
+}
+
+export function tokenKvKey(app: AppRef): string {
+  return `wecom:token:${app.corpId}:${app.agentId}`;
+}
+
+export function ticketsKvKey(app: AppRef): string {
+  return `wecom:tickets:${app.corpId}:${app.agentId}`;
+}
+
+function leaseOf(value: string, expiresInSeconds: number, now: number): Lease {
+  const expiresAt = now + expiresInSeconds * 1000;
+  // A lifetime shorter than the margin (never seen from WeCom) still gets half of it.
+  const margin = Math.min(REFRESH_MARGIN_S, expiresInSeconds / 2) * 1000;
+  return { value, expiresAt, refreshAt: expiresAt - margin };
+}
+
+function isLease(value: unknown): value is Lease {
+  if (typeof value !== 'object' || value === null) return false;
+  const lease = value as Record<string, unknown>;
+  return typeof lease.value === 'string' && typeof lease.expiresAt === 'number' && typeof lease.refreshAt === 'number';
+}
+
+function isTicketLeases(value: unknown): value is TicketLeases {
+  if (typeof value !== 'object' || value === null) return false;
+  const pair = value as Record<string, unknown>;
+  return isLease(pair.jsapi) && isLease(pair.agentConfig);
+}
+
+const usable = (lease: Lease | undefined, now: number): lease is Lease => lease !== undefined && now < lease.refreshAt;
+
+function toResult<T>(work: Promise<T>): Promise<BrokerResult<T>> {
+  return work.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => {
+      if (error instanceof WeComError || error instanceof WeComTransportError) return { ok: false as const, failure: failureToData(error) };
+      throw error;
+    },
+  );
+}
+
+/**
+ * The single refresher for one app. RPC methods take the app's ids (the broker reads the secret
+ * and API base from the shared configuration, so no secret travels in a request).
+ */
+export class TokenBroker extends DurableObject<Env> {
+  readonly #inflight = new Map<string, Promise<unknown>>();
+
+  accessToken(app: AppRef): Promise<BrokerResult<Lease>> {
+    return toResult(this.#token(app));
+  }
+
+  /** WeCom refused `stale`: replace it, unless it was already replaced. */
+  refreshAccessToken(app: AppRef, stale: string): Promise<BrokerResult<Lease>> {
+    return toResult(this.#token(app, stale));
+  }
+
+  /** Both tickets; `refresh` refetches them if the last forced refetch is a minute old, else answers from the cache. */
+  tickets(app: AppRef, refresh: boolean): Promise<BrokerResult<TicketLeases>> {
+    return toResult(this.#tickets(app, refresh));
+  }
+
+  /** Joins the flight for `key` or starts one: concurrent requests share one upstream call. */
+  #once<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const running = this.#inflight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const flight = run().finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, flight);
+    return flight;
+  }
+
+  #setup(ref: AppRef): { app: WeComApp; config: Config; deps: WeComTransportDeps } {
+    const result = configOf(this.env);
+    if (!result.ok) throw new Error(`TokenBroker: the worker is not configured (${result.problems.join('; ')})`);
+    const app = findApp(result.config, ref.corpId, ref.agentId);
+    if (!app) throw new Error(`TokenBroker: no configured app ${brokerName(ref)}`);
+    const deps: WeComTransportDeps = { base: result.config.apiBase, app };
+    if (result.config.apiProxyToken) deps.proxyToken = result.config.apiProxyToken;
+    return { app, config: result.config, deps };
+  }
+
+  // The synchronous storage API matters here: between reading the current value and joining or
+  // starting a flight there is no await, so no request can slip in and start a second refresh.
+  #token(ref: AppRef, stale?: string): Promise<Lease> {
+    const now = Date.now();
+    const current = this.ctx.storage.kv.get<StoredToken>('token');
+    if (usable(current, now)) {
+      if (current.value !== stale) return Promise.resolve(leaseOnly(current));
+      // WeCom hands back the live token while it is valid: if it already answered a refusal of this
+      // very token with the same token, asking again cannot help; the caller's one retry decides.
+      if (current.reissued && now - current.fetchedAt < REISSUE_WINDOW_MS) return Promise.resolve(leaseOnly(current));
+    }
+    return this.#once('token', async () => {
+      const { deps } = this.#setup(ref);
+      const reply = await fetchAccessToken(deps);
+      const fetchedAt = Date.now();
+      const lease = leaseOf(reply.access_token, reply.expires_in, fetchedAt);
+      const stored: StoredToken = { ...lease, fetchedAt, reissued: stale !== undefined && reply.access_token === stale };
+      this.ctx.storage.kv.put('token', stored);
+      log('info', 'wecom.token_refreshed', {
+        corpId: ref.corpId,
+        agentId: ref.agentId,
+        reason: stale !== undefined ? 'refused' : current ? 'expiring' : 'cold',
+        reissued: stored.reissued,
+        expiresIn: reply.expires_in,
+      });
+      await this.#publish(tokenKvKey(ref), lease);
+      return lease;
+    });
+  }
+
+  #tickets(ref: AppRef, refresh: boolean): Promise<TicketLeases> {
+    const now = Date.now();
+    let force = false;
+    if (refresh) {
+      const last = this.ctx.storage.kv.get<number>('ticketsForcedAt') ?? 0;
+      if (now - last >= TICKET_FORCE_INTERVAL_MS) {
+        force = true;
+        // Recorded before the fetch: a refetch that fails still spends the minute, so a failing page cannot loop.
+        this.ctx.storage.kv.put('ticketsForcedAt', now);
+      } else {
+        log('info', 'wecom.tickets_refresh_throttled', { corpId: ref.corpId, agentId: ref.agentId, sinceLastMs: now - last });
+      }
+    }
+    const jsapi = this.ctx.storage.kv.get<Lease>('jsapiTicket');
+    const agentConfig = this.ctx.storage.kv.get<Lease>('agentConfigTicket');
+    if (!force && usable(jsapi, now) && usable(agentConfig, now)) return Promise.resolve({ jsapi, agentConfig });
+    // A forced request that finds a refetch already running joins it: those tickets are as new as any.
+    return this.#once('tickets', async () => {
+      const client = this.#client(ref);
+      const at = Date.now();
+      const [freshJsapi, freshAgentConfig] = await Promise.all([
+        force || !usable(jsapi, at) ? this.#fetchTicket(ref, 'jsapiTicket', force, () => client.getJsapiTicket()) : jsapi,
+        force || !usable(agentConfig, at) ? this.#fetchTicket(ref, 'agentConfigTicket', force, () => client.getAgentConfigTicket()) : agentConfig,
+      ]);
+      const pair: TicketLeases = { jsapi: freshJsapi, agentConfig: freshAgentConfig };
+      await this.#publish(ticketsKvKey(ref), pair);
+      return pair;
+    });
+  }
+
+  async #fetchTicket(ref: AppRef, key: 'jsapiTicket' | 'agentConfigTicket', forced: boolean, fetchTicket: () => Promise<TicketReply>): Promise<Lease> {
+    const reply = await fetchTicket();
+    const lease = leaseOf(reply.ticket, reply.expires_in, Date.now());
+    this.ctx.storage.kv.put(key, lease);
+    log('info', 'wecom.ticket_refreshed', { corpId: ref.corpId, agentId: ref.agentId, ticket: key, forced, expiresIn: reply.expires_in });
+    return lease;
+  }
+
+  /** A client whose token source is this broker itself (not its stub: that would call back into this object). */
+  #client(ref: AppRef): WeComClient {
+    const { deps } = this.#setup(ref);
+    const tokens: TokenSource = {
+      accessToken: async () => (await this.#token(ref)).value,
+      refreshAccessToken: async (stale) => (await this.#token(ref, stale)).value,
+    };
+    return createWeComClient({ ...deps, tokens });
+  }
+
+  async #publish(key: string, value: Lease | TicketLeases): Promise<void> {
+    const expiresAt = isLease(value) ? value.expiresAt : Math.min(value.jsapi.expiresAt, value.agentConfig.expiresAt);
+    const ttl = Math.max(KV_MIN_TTL_S, Math.ceil((expiresAt - Date.now()) / 1000));
+    try {
+      await this.env.KV.put(key, JSON.stringify(value), { expirationTtl: ttl });
+    } catch (error) {
+      // KV is only the fast path; the broker still answers.
+      log('warn', 'wecom.kv_publish_failed', { key, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reader side, used in every isolate.
+
+/** The bindings the reader needs, and nothing else. */
+export interface TokenBindings {
+  KV: KVNamespace;
+  TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
+}
+
+/** An app's tokens and tickets: a `TokenSource` for the client, plus the JS-SDK tickets. */
+export interface AppTokens extends TokenSource {
+  /** Both ticket values; `refresh` asks the broker to refetch (granted at most once a minute per app). Never send these to a browser. */
+  tickets(options?: { refresh?: boolean }): Promise<{ jsapi: string; agentConfig: string }>;
+}
+
+const memory = new Map<string, Lease | TicketLeases>();
+const reading = new Map<string, Promise<unknown>>();
+
+/** Drops this isolate's memory copies. Tests use it to start cold; production never needs it. */
+export function forgetCachedTokens(): void {
+  memory.clear();
+}
+
+function share<T>(key: string, run: () => Promise<T>): Promise<T> {
+  const running = reading.get(key) as Promise<T> | undefined;
+  if (running) return running;
+  const flight = run().finally(() => reading.delete(key));
+  reading.set(key, flight);
+  return flight;
+}
+
+async function unwrap<T>(result: Promise<BrokerResult<T>>): Promise<T> {
+  const answer = await result;
+  if (!answer.ok) throw failureFromData(answer.failure);
+  return answer.value;
+}
+
+async function readKv<T>(kv: KVNamespace, key: string, check: (value: unknown) => value is T): Promise<T | undefined> {
+  try {
+    const value: unknown = await kv.get(key, 'json');
+    return check(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function tokensFor(env: TokenBindings, app: AppRef): AppTokens {
+  const ref: AppRef = { corpId: app.corpId, agentId: app.agentId };
+  const broker = () => env.TOKEN_BROKER.getByName(brokerName(ref));
+  const tokenKey = tokenKvKey(ref);
+  const ticketKey = ticketsKvKey(ref);
+
+  async function accessToken(): Promise<string> {
+    const cached = memory.get(tokenKey);
+    if (isLease(cached) && usable(cached, Date.now())) return cached.value;
+    const lease = await share(tokenKey, async () => {
+      const stored = await readKv(env.KV, tokenKey, isLease);
+      if (usable(stored, Date.now())) return stored;
+      return unwrap(broker().accessToken(ref));
+    });
+    memory.set(tokenKey, lease);
+    return lease.value;
+  }
+
+  async function refreshAccessToken(stale: string): Promise<string> {
+    const lease = await share(`${tokenKey}#refused:${stale}`, () => unwrap(broker().refreshAccessToken(ref, stale)));
+    memory.set(tokenKey, lease);
+    return lease.value;
+  }
+
+  async function tickets(options: { refresh?: boolean } = {}): Promise<{ jsapi: string; agentConfig: string }> {
+    let pair: TicketLeases;
+    if (options.refresh) {
+      pair = await share(`${ticketKey}#refresh`, () => unwrap(broker().tickets(ref, true)));
+    } else {
+      const cached = memory.get(ticketKey);
+      const now = Date.now();
+      if (isTicketLeases(cached) && usable(cached.jsapi, now) && usable(cached.agentConfig, now)) {
+        pair = cached;
+      } else {
+        pair = await share(ticketKey, async () => {
+          const stored = await readKv(env.KV, ticketKey, isTicketLeases);
+          const at = Date.now();
+          if (stored && usable(stored.jsapi, at) && usable(stored.agentConfig, at)) return stored;
+          return unwrap(broker().tickets(ref, false));
+        });
+      }
+    }
+    memory.set(ticketKey, pair);
+    return { jsapi: pair.jsapi.value, agentConfig: pair.agentConfig.value };
+  }
+
+  return { accessToken, refreshAccessToken, tickets };
+}
+
+/**
+ * A token source that fetches and caches in this isolate only, with the same single-flight and
+ * stale-token rules as the broker. For tests and one-off scripts: in the worker every isolate
+ * would fetch its own token, which is exactly what the broker exists to prevent.
+ */
+export function localTokenSource(deps: WeComTransportDeps): TokenSource {
+  let current: Lease | undefined;
+  let flight: Promise<Lease> | undefined;
+  const token = (stale?: string): Promise<string> => {
+    if (usable(current, Date.now()) && current.value !== stale) return Promise.resolve(current.value);
+    flight ??= fetchAccessToken(deps)
+      .then((reply) => (current = leaseOf(reply.access_token, reply.expires_in, Date.now())))
+      .finally(() => (flight = undefined));
+    return flight.then((lease) => lease.value);
+  };
+  return { accessToken: () => token(), refreshAccessToken: (stale) => token(stale) };
+}
+
+/** How a route gets a client for one configured app. */
+export function wecomClientFor(
+  env: TokenBindings,
+  config: Pick<Config, 'apiBase' | 'apiProxyToken'>,
+  app: WeComApp,
+  options: Pick<WeComTransportDeps, 'fetch' | 'timeoutMs' | 'retryDelaysMs'> = {},
+): WeComClient {
+  const deps: WeComTransportDeps = { ...options, base: config.apiBase, app };
+  if (config.apiProxyToken) deps.proxyToken = config.apiProxyToken;
+  return createWeComClient({ ...deps, tokens: tokensFor(env, app) });
+}
