@@ -11,15 +11,27 @@ export default defineConfig(async () => {
   return {
     test: {
       reporters: ['default', './test/totals-reporter.ts'],
+      // The worker logs a JSON line per decision; show them only for tests that fail.
+      silent: 'passed-only',
       projects: [
         {
           plugins: [
-            cloudflareTest({
-              main: './worker/index.ts',
-              wrangler: { configPath: './wrangler.toml' },
-              miniflare: {
-                bindings: { ...readVarsFile(demoVarsFile), TEST_MIGRATIONS: migrations },
-              },
+            // The WeCom endpoints point at the simulator that test/worker/global-setup.ts starts.
+            cloudflareTest(({ inject }) => {
+              const simulatorUrl = inject<string>('simulatorUrl');
+              return {
+                main: './worker/index.ts',
+                wrangler: { configPath: './wrangler.toml' },
+                miniflare: {
+                  bindings: {
+                    ...readVarsFile(demoVarsFile),
+                    WECOM_API_BASE: simulatorUrl,
+                    WECOM_OAUTH_BASE: simulatorUrl,
+                    WECOM_LOGIN_BASE: simulatorUrl,
+                    TEST_MIGRATIONS: migrations,
+                  },
+                },
+              };
             }),
           ],
           test: {

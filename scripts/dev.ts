@@ -1,17 +1,19 @@
 /**
  * @module
- * `npm run dev`: builds the SPA and runs the whole product on http://127.0.0.1:8787/
- * with local KV, D1 and queues under .wrangler/ and the demo configuration.
+ * `npm run dev`: the whole product on http://127.0.0.1:8787/ with local KV, D1 and queues under
+ * .wrangler/, the demo configuration, and the WeCom simulator on http://127.0.0.1:8788/.
  */
 import { join } from 'node:path';
-import { build } from 'vite';
 import { root, startLocal } from './local.ts';
 
 const port = Number(process.env.PORT ?? 8787);
+const simulatorPort = Number(process.env.SIM_PORT ?? 8788);
 
-await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
-const local = await startLocal({ port, persistTo: join(root, '.wrangler', 'state') });
-console.log(`\nSidebar: ${local.url}/   Health: ${local.url}/healthz   (Ctrl-C stops)\n`);
+const local = await startLocal({ port, simulatorPort, persistTo: join(root, '.wrangler', 'state') });
+console.log(`\nSidebar: ${local.url}/   Health: ${local.url}/healthz`);
+if (local.simulatorUrl) {
+  console.log(`WeCom simulator: ${local.simulatorUrl}/   Open ${local.url}/?entry=single_chat_tools to play a chat (Ctrl-C stops)\n`);
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

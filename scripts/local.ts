@@ -1,13 +1,16 @@
 /**
  * @module
- * Starts the whole product on this machine: local D1 migrations, then `wrangler dev`
- * on 127.0.0.1 with the demo configuration. `npm run dev` and the e2e suite share it.
+ * Starts the whole product on this machine: the WeCom simulator, the SPA built with the
+ * WeCom client stand-in, local D1 migrations, then `wrangler dev` on 127.0.0.1 with the demo
+ * configuration pointed at the simulator. `npm run dev` and the e2e suite share it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+import { startSimulator } from '../test/simulator/server.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
@@ -27,6 +30,14 @@ export const CONFIG_NAMES = [
   'SESSION_SECRET',
   'ADMIN_USERIDS',
   'TRUSTED_ORIGINS',
+  'WECOM_API_PROXY_TOKEN',
+  'WECOM_OAUTH_SCOPE',
+  'DEFAULT_ROLE',
+  'AUTO_CREATE_CUSTOMERS',
+  'CRM',
+  'CRM_BASE_URL',
+  'CRM_API_TOKEN',
+  'CRM_TIMEOUT_MS',
 ] as const;
 
 export function readVarsFile(path: string): Record<string, string> {
@@ -85,6 +96,8 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
 
 export interface LocalOptions {
   port: number;
+  /** Where the WeCom simulator listens; 0 picks a free port. Not started when WECOM_API_BASE is set in the environment. */
+  simulatorPort: number;
   /** Miniflare state directory (KV, D1, queues). */
   persistTo: string;
   /** Values passed with --var, over the demo file and the environment. */
@@ -95,15 +108,42 @@ export interface LocalOptions {
 
 export interface Local {
   url: string;
+  simulatorUrl: string | undefined;
   stop(): Promise<void>;
 }
 
 export async function startLocal(options: LocalOptions): Promise<Local> {
   const log = options.log ?? ((line: string) => process.stdout.write(line));
+  const simulator = process.env.WECOM_API_BASE ? undefined : await startSimulator({ port: options.simulatorPort });
+  try {
+    // The stand-in verifies JS-SDK signatures against this simulator, so the SPA is built knowing where it is.
+    process.env.VITE_WECOM_SIMULATOR_URL = simulator?.url ?? '';
+    await build({ configFile: join(root, 'vite.config.ts'), mode: simulator ? 'simulator' : 'production', logLevel: 'warn' });
+    const product = await startWorker(options, log, simulator?.url);
+    return {
+      url: product.url,
+      simulatorUrl: simulator?.url,
+      async stop() {
+        await product.stop();
+        await simulator?.stop();
+      },
+    };
+  } catch (error) {
+    await simulator?.stop();
+    throw error;
+  }
+}
+
+async function startWorker(options: LocalOptions, log: (line: string) => void, simulatorUrl: string | undefined): Promise<{ url: string; stop(): Promise<void> }> {
   const persist = ['--persist-to', options.persistTo];
   await run(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], log);
 
   const overrides: Record<string, string> = {};
+  if (simulatorUrl) {
+    overrides.WECOM_API_BASE = simulatorUrl;
+    overrides.WECOM_OAUTH_BASE = simulatorUrl;
+    overrides.WECOM_LOGIN_BASE = simulatorUrl;
+  }
   for (const name of CONFIG_NAMES) {
     const value = process.env[name];
     if (value !== undefined) overrides[name] = value;
@@ -130,7 +170,7 @@ export async function startLocal(options: LocalOptions): Promise<Local> {
   child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString()));
 
   const url = `http://127.0.0.1:${options.port}`;
-  const stop = async () => {
+  const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     // wrangler starts workerd as a child: end the whole process group.

@@ -10,12 +10,17 @@ import { requireUser } from './identity/guard.ts';
 import type { Session } from './identity/sessions.ts';
 import type { User } from './identity/users.ts';
 import { log } from './log.ts';
+import { CrmRejectedError, CrmUnavailableError } from './crm/port.ts';
 import { admin } from './routes/admin.ts';
 import { auth } from './routes/auth.ts';
 import { callback } from './routes/callback.ts';
+import { chats } from './routes/chats.ts';
+import { contacts } from './routes/contacts.ts';
+import { customersRoute } from './routes/customers.ts';
 import { health } from './routes/health.ts';
 import { jssdk } from './routes/jssdk.ts';
 import { me } from './routes/me.ts';
+import { createServices, type Services } from './services.ts';
 import { WeComError, WeComFailure } from './wecom/errors.ts';
 
 export type AppEnv = {
@@ -25,6 +30,7 @@ export type AppEnv = {
     /** Set by the identity guard on every `/api` route except the public ones. */
     session: Session & { hash: string };
     user: User;
+    services: Services;
   };
 };
 
@@ -53,7 +59,14 @@ export function createApp() {
   // The sidebar signs the JS-SDK while login is still in flight, so signing needs no session.
   app.route('/api/jssdk', jssdk);
   app.use('/api/*', async (c, next) => (c.req.path.startsWith('/api/jssdk/') ? next() : requireUser(c, next)));
+  app.use('/api/*', async (c, next) => {
+    if (c.get('user')) c.set('services', createServices(c.env, c.var.config, c.var.session, c.var.user));
+    await next();
+  });
   app.route('/api/me', me);
+  app.route('/api/contacts', contacts);
+  app.route('/api/customers', customersRoute);
+  app.route('/api/chats', chats);
   app.route('/api/admin', admin);
 
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
@@ -75,6 +88,10 @@ export function createApp() {
       const body: Record<string, string | number> = { error: err.code, message: err.message, hint: err.hint };
       if (err instanceof WeComError) body.errcode = err.errcode;
       return c.json(body, err.status);
+    }
+    if (err instanceof CrmUnavailableError || err instanceof CrmRejectedError) {
+      log(err instanceof CrmUnavailableError ? 'error' : 'warn', 'crm.failed', { path: new URL(c.req.url).pathname, code: err.code, operation: err.operation });
+      return c.json({ error: err.code, message: err.message, operation: err.operation }, err.status);
     }
     if (err instanceof HTTPException) {
       return c.json({ error: 'http_error', message: err.message || 'Request refused' }, err.status);

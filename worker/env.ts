@@ -32,8 +32,18 @@ export interface Env {
   WECOM_OAUTH_SCOPE?: string;
   /** The role a member gets at first login or org sync: admin, manager, sales (default) or viewer. */
   DEFAULT_ROLE?: string;
+  /** `on` (default): a new contact no customer matches becomes a basic customer owned by the member who added them. */
+  AUTO_CREATE_CUSTOMERS?: string;
   /** Optional shared secret sent as `X-Proxy-Token` on every WeCom call, so the fixed-IP egress proxy serves only this worker. */
   WECOM_API_PROXY_TOKEN?: string;
+  /** Where customers live: `builtin` (default, D1) or `http` (the company's own CRM, docs/crm-openapi.yaml). */
+  CRM?: string;
+  /** With `CRM=http`: the base URL the contract's `/v1/...` paths are appended to. */
+  CRM_BASE_URL?: string;
+  /** With `CRM=http`: the bearer token the company CRM issued to this worker. */
+  CRM_API_TOKEN?: string;
+  /** With `CRM=http`: milliseconds per CRM call attempt (default 5000). */
+  CRM_TIMEOUT_MS?: string;
   /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
   TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
 }
@@ -57,9 +67,14 @@ export interface Config {
   trustedOrigins: string[];
   oauthScope: 'snsapi_base' | 'snsapi_privateinfo';
   defaultRole: 'admin' | 'manager' | 'sales' | 'viewer';
+  autoCreateCustomers: boolean;
   /** `WECOM_API_PROXY_TOKEN`, when set. */
   apiProxyToken?: string;
+  /** `CRM` and, for `http`, its URL, token and per-attempt timeout. */
+  crm: CrmConfig;
 }
+
+export type CrmConfig = { kind: 'builtin' } | { kind: 'http'; baseUrl: string; token: string; timeoutMs: number };
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -183,6 +198,31 @@ function readOrigins(value: string | undefined, problems: string[]): string[] {
   return origins;
 }
 
+const DEFAULT_CRM_TIMEOUT_MS = 5_000;
+
+function readCrm(env: Env, problems: string[]): CrmConfig {
+  const kind = env.CRM || 'builtin';
+  if (kind === 'builtin') return { kind };
+  if (kind !== 'http') {
+    problems.push('CRM must be builtin or http');
+    return { kind: 'builtin' };
+  }
+  let baseUrl = '';
+  if (!env.CRM_BASE_URL) problems.push("CRM_BASE_URL is missing (CRM=http needs the company CRM's API base URL)");
+  else baseUrl = readBase('CRM_BASE_URL', env.CRM_BASE_URL, '', problems);
+  const token = env.CRM_API_TOKEN ?? '';
+  if (token.trim() === '') problems.push('CRM_API_TOKEN is missing (CRM=http needs the bearer token the company CRM issued)');
+  let timeoutMs = DEFAULT_CRM_TIMEOUT_MS;
+  if (env.CRM_TIMEOUT_MS) {
+    timeoutMs = Number(env.CRM_TIMEOUT_MS);
+    // A member in the sidebar waits on every call: past 30 s an error they can retry serves them better.
+    if (!/^[0-9]+$/.test(env.CRM_TIMEOUT_MS) || timeoutMs < 100 || timeoutMs > 30_000) {
+      problems.push('CRM_TIMEOUT_MS must be a whole number of milliseconds from 100 to 30000');
+    }
+  }
+  return { kind, baseUrl, token, timeoutMs };
+}
+
 /** Reads and checks every configuration value; the result names every missing or malformed one. */
 export function readConfig(env: Env): ConfigResult {
   const problems: string[] = [];
@@ -200,6 +240,9 @@ export function readConfig(env: Env): ConfigResult {
   if (defaultRole !== 'admin' && defaultRole !== 'manager' && defaultRole !== 'sales' && defaultRole !== 'viewer') {
     problems.push('DEFAULT_ROLE must be one of admin, manager, sales, viewer');
   }
+  const autoCreate = (env.AUTO_CREATE_CUSTOMERS || 'on').toLowerCase();
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(autoCreate)) problems.push('AUTO_CREATE_CUSTOMERS must be on or off');
+  const crm = readCrm(env, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -213,6 +256,8 @@ export function readConfig(env: Env): ConfigResult {
       trustedOrigins,
       oauthScope: oauthScope as Config['oauthScope'],
       defaultRole: defaultRole as Config['defaultRole'],
+      crm,
+      autoCreateCustomers: ['on', 'true', '1'].includes(autoCreate),
       ...(env.WECOM_API_PROXY_TOKEN ? { apiProxyToken: env.WECOM_API_PROXY_TOKEN } : {}),
     },
   };

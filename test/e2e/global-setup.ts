@@ -12,17 +12,19 @@ import { freePort, startLocal } from '../../scripts/local.ts';
 declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
+    simulatorUrl: string;
   }
 }
 
 export default async function setup(project: TestProject) {
   const persistTo = mkdtempSync(join(tmpdir(), 'sidebar-e2e-'));
   let output = '';
-  const local = await startLocal({ port: await freePort(), persistTo, log: (line) => (output += line) }).catch((error: unknown) => {
+  const local = await startLocal({ port: await freePort(), simulatorPort: 0, persistTo, log: (line) => (output += line) }).catch((error: unknown) => {
     console.error(output);
     throw error;
   });
   project.provide('baseUrl', local.url);
+  project.provide('simulatorUrl', local.simulatorUrl ?? '');
   return async () => {
     await local.stop();
     rmSync(persistTo, { recursive: true, force: true });

@@ -314,11 +314,14 @@ export function createSimulator(options: SimulatorOptions = {}) {
     calls: {},
   };
 
-  /** Back to the fixture, counters at zero. `keepTokens` leaves access tokens and tickets valid. */
-  function reset(opts: { keepTokens?: boolean } = {}): void {
+  /**
+   * Back to the fixture, counters at zero. Issued access tokens and jsapi tickets stay valid and the
+   * clock never runs backwards, as with WeCom itself: a client that cached a token before a test is
+   * not pushed into an unplanned refresh (which would skew call counts). `forgetTokens` drops them.
+   */
+  function reset(opts: { forgetTokens?: boolean } = {}): void {
     state.corp = structuredClone(fixture);
-    state.clockOffsetSeconds = 0;
-    if (!opts.keepTokens) {
+    if (opts.forgetTokens) {
       state.tokens = [];
       state.tickets = [];
     }
@@ -337,6 +340,18 @@ export function createSimulator(options: SimulatorOptions = {}) {
   }
 
   const corp = () => state.corp;
+
+  /** A department and everything below it, as WeCom expands departments in ranges and recipients. */
+  function subtree(rootId: number): Set<number> {
+    const ids = new Set<number>();
+    const walk = (id: number) => {
+      if (ids.has(id)) return;
+      ids.add(id);
+      for (const child of corp().departments) if (child.parentid === id) walk(child.id);
+    };
+    if (corp().departments.some((d) => d.id === rootId)) walk(rootId);
+    return ids;
+  }
   const findApp = (agentid: number | null | undefined) => (agentid == null ? undefined : corp().apps.find((a) => a.agentid === agentid));
   const findMember = (userid: string) => corp().members.find((m) => m.userid === userid);
   const findContact = (externalUserid: string) => corp().externalContacts.find((e) => e.external_contact.external_userid === externalUserid);
@@ -355,12 +370,7 @@ export function createSimulator(options: SimulatorOptions = {}) {
     const app = findApp(agentid);
     const departments = new Set<number>();
     if (!app || state.modes.emptyVisibleRange) return { all: false, departments, users: new Set() };
-    const walk = (id: number) => {
-      if (departments.has(id)) return;
-      departments.add(id);
-      for (const child of corp().departments) if (child.parentid === id) walk(child.id);
-    };
-    for (const id of app.visibleRange.departments) if (corp().departments.some((d) => d.id === id)) walk(id);
+    for (const id of app.visibleRange.departments) for (const inRange of subtree(id)) departments.add(inRange);
     return { all: false, departments, users: new Set(app.visibleRange.users) };
   }
 
@@ -425,6 +435,7 @@ export function createSimulator(options: SimulatorOptions = {}) {
       if (ec.corp_name !== undefined) view.corp_name = ec.corp_name;
       if (ec.corp_full_name !== undefined) view.corp_full_name = ec.corp_full_name;
     }
+    // The fixture types use optional fields, which the Json index signature cannot express.
     if (ec.external_profile) view.external_profile = structuredClone(ec.external_profile) as unknown as JsonObject;
     return view;
   }
@@ -635,7 +646,7 @@ export function createSimulator(options: SimulatorOptions = {}) {
       if (fault.errcode !== undefined) {
         const body = wecomError(c, fault.errcode);
         if (fault.errmsg !== undefined) body.errmsg = fault.errmsg;
-        return c.json(body, (fault.status ?? 200) as 200);
+        return new Response(JSON.stringify(body), { status: fault.status ?? 200, headers: { 'content-type': 'application/json; charset=utf-8' } });
       }
       if (fault.status !== undefined) {
         return new Response(`<html><body><h1>${fault.status}</h1>simulated upstream failure</body></html>`, {
@@ -811,12 +822,7 @@ export function createSimulator(options: SimulatorOptions = {}) {
       ids = new Set(corp().departments.filter((d) => seesDepartment(v, d.id)).map((d) => d.id));
     } else {
       const root = requireVisibleDepartment(token, raw, 60123);
-      ids = new Set<number>();
-      const walk = (id: number) => {
-        ids.add(id);
-        for (const d of corp().departments) if (d.parentid === id && seesDepartment(v, d.id)) walk(d.id);
-      };
-      walk(root);
+      ids = new Set([...subtree(root)].filter((id) => seesDepartment(v, id)));
     }
     const department = corp().departments
       .filter((d) => ids.has(d.id))
@@ -1009,12 +1015,8 @@ export function createSimulator(options: SimulatorOptions = {}) {
         invalidParty.push(raw);
         continue;
       }
-      const subtree = new Set<number>([id]);
-      for (let grew = true; grew; ) {
-        grew = false;
-        for (const d of corp().departments) if (subtree.has(d.parentid) && !subtree.has(d.id)) (subtree.add(d.id), (grew = true));
-      }
-      for (const m of corp().members) if (m.department.some((d) => subtree.has(d)) && seesMember(v, m)) recipients.add(m.userid);
+      const below = subtree(id);
+      for (const m of corp().members) if (m.department.some((d) => below.has(d)) && seesMember(v, m)) recipients.add(m.userid);
     }
     // The demo corp has no directory tags, so every tag id is invalid.
     const invalidTag = totag;
@@ -1143,7 +1145,7 @@ ${visitors}
 
   app.post('/__sim/reset', async (c) => {
     const body = await controlBody(c);
-    reset({ keepTokens: body?.keepTokens === true });
+    reset({ forgetTokens: body?.forgetTokens === true });
     return c.json({ ok: true });
   });
 
@@ -1245,7 +1247,9 @@ ${visitors}
   app.post('/__sim/oauth/code', async (c) => {
     const body = await controlBody(c);
     if (!body) return refuse(c, 'body must be a JSON object');
-    const { userid, openid, scope = 'snsapi_base', agentid = corp().apps[0]?.agentid ?? null, flow = 'oauth' } = body;
+    const { userid, scope = 'snsapi_base', agentid = corp().apps[0]?.agentid ?? null, flow = 'oauth' } = body;
+    // `visitor: true` is shorthand for the visitor who is nobody's customer.
+    const openid = body.visitor === true ? corp().visitors.find((v) => !v.external_userid)?.openid : body.openid;
     if (scope !== 'snsapi_base' && scope !== 'snsapi_privateinfo') return refuse(c, 'scope must be snsapi_base or snsapi_privateinfo');
     if (flow !== 'oauth' && flow !== 'sso') return refuse(c, 'flow must be oauth or sso');
     if (agentid !== null && typeof agentid !== 'number' && typeof agentid !== 'string') return refuse(c, 'agentid must be a number, a string or null');
@@ -1264,7 +1268,7 @@ ${visitors}
       if (!corp().visitors.some((v) => v.openid === openid)) return refuse(c, `no visitor ${openid}`);
       return c.json({ code: issueCode(request, { openid }) });
     }
-    return refuse(c, 'give userid (a member) or openid (a visitor)');
+    return refuse(c, 'give userid (a member), openid (a visitor) or visitor: true');
   });
 
   // Lets a JS-SDK stand-in in the browser check a signature the way the WeCom client would (§3.1).

@@ -49,7 +49,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 beforeEach(async () => {
-  await control('/__sim/reset');
+  await control('/__sim/reset', { forgetTokens: true });
   const body = (await (await fetch(`${sim.url}/cgi-bin/gettoken?corpid=${demoIds.corpId}&corpsecret=${demoApp.secret}`)).json()) as WeComBody;
   token = String(body.access_token);
 });

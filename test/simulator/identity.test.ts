@@ -65,7 +65,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 beforeEach(async () => {
-  await control('/__sim/reset');
+  await control('/__sim/reset', { forgetTokens: true });
   const body = await wecomGet(`/cgi-bin/gettoken?corpid=${demoIds.corpId}&corpsecret=${demoApp.secret}`);
   token = String(body.access_token);
 });
@@ -142,6 +142,8 @@ describe('GET /connect/oauth2/authorize', () => {
 
     const anonymousCode = await codeFor({ openid: demoIds.visitors.anonymous });
     expect(await exchange(anonymousCode)).toEqual({ errcode: 0, errmsg: 'ok', openid: demoIds.visitors.anonymous });
+    // `visitor: true` is the shorthand for that anonymous visitor.
+    expect(await exchange(await codeFor({ visitor: true }))).toEqual({ errcode: 0, errmsg: 'ok', openid: demoIds.visitors.anonymous });
   });
 });
 

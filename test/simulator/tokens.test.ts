@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 beforeEach(async () => {
-  await control('/__sim/reset');
+  await control('/__sim/reset', { forgetTokens: true });
 });
 
 describe('gettoken', () => {
@@ -107,11 +107,13 @@ describe('access tokens on API calls', () => {
     expect((await get(`/cgi-bin/user/get?userid=zhangsan&access_token=${fresh}`)).errcode).toBe(0);
   });
 
-  it('forgets every token on reset unless asked to keep them', async () => {
+  it('keeps tokens valid and the clock running across reset, unless told to forget tokens', async () => {
     const token = await appToken();
-    await control('/__sim/reset', { keepTokens: true });
-    expect((await get(`/cgi-bin/user/get?userid=zhangsan&access_token=${token}`)).errcode).toBe(0);
+    await control('/__sim/clock', { advanceSeconds: 100 });
     await control('/__sim/reset');
+    expect((await get(`/cgi-bin/user/get?userid=zhangsan&access_token=${token}`)).errcode).toBe(0);
+    expect((await gettoken(demoIds.corpId, demoApp.secret)).expires_in).toBe(7100);
+    await control('/__sim/reset', { forgetTokens: true });
     expect((await get(`/cgi-bin/user/get?userid=zhangsan&access_token=${token}`)).errcode).toBe(40014);
   });
 });

@@ -4,11 +4,23 @@
  * 127.0.0.1 and computes independent test vectors, and hands both to the tests through `provide`.
  */
 import type { TestProject } from 'vitest/node';
+import { startCrmServer } from '../crm-server/server.ts';
+import { startSimulator } from '../simulator/server.ts';
 import { makeCryptoVectors, type CryptoVectors } from './crypto-vectors.ts';
 
 export default async function setup(project: TestProject) {
   const teardown: Array<() => Promise<void>> = [];
-  void project;
+  const sim = await startSimulator();
+  project.provide('simulatorUrl', sim.url);
+  teardown.push(sim.stop);
+  const crm = await startCrmServer();
+  project.provide('crmUrl', crm.url);
+  project.provide('crmToken', crm.token);
+  teardown.push(crm.stop);
+  // A CRM that is down: a port that was just listening and no longer is, so connecting is refused.
+  const gone = await startCrmServer();
+  await gone.stop();
+  project.provide('crmDownUrl', gone.url);
   project.provide('cryptoVectors', makeCryptoVectors());
   return async () => {
     for (const stop of teardown.reverse()) await stop();
@@ -18,5 +30,12 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     cryptoVectors: CryptoVectors;
+    /** The WeCom simulator (test/simulator), on a free 127.0.0.1 port for this run. */
+    simulatorUrl: string;
+    /** The reference CRM (test/crm-server), speaking docs/crm-openapi.yaml, and its bearer token. */
+    crmUrl: string;
+    crmToken: string;
+    /** Where a CRM server was and is no more: connections are refused. */
+    crmDownUrl: string;
   }
 }

@@ -77,3 +77,13 @@ export async function resetIdentity(): Promise<void> {
   ]);
   await simulator('/__sim/reset', {});
 }
+
+/** Roles belong to this product, not to WeCom: tests give them the way an admin would. */
+export async function setRole(userid: string, role: string): Promise<void> {
+  const user = await env.DB.prepare('SELECT id FROM users WHERE corp_id = ?1 AND wecom_userid = ?2').bind(env.WECOM_CORP_ID, userid).first<{ id: number }>();
+  if (!user) throw new Error(`${userid} has not logged in`);
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM user_roles WHERE user_id = ?1').bind(user.id),
+    env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_by, granted_at) VALUES (?1, ?2, 'test', 0)").bind(user.id, role),
+  ]);
+}

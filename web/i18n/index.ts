@@ -16,6 +16,27 @@ export const locale = ref<Locale>(
   typeof navigator === 'undefined' ? 'zh-CN' : detectLocale(navigator.userAgent, navigator.languages ?? [navigator.language]),
 );
 
-export function t(key: MessageKey): string {
-  return messages[locale.value][key];
+export type MessageParams = Record<string, string | number>;
+
+/** `{name}` placeholders are filled from `params`. */
+export function t(key: MessageKey, params?: MessageParams): string {
+  const text: string = messages[locale.value][key];
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (match, name: string) => (name in params ? String(params[name]) : match));
 }
+
+export function setLocale(next: Locale): void {
+  locale.value = next;
+  if (typeof document !== 'undefined') document.documentElement.lang = next;
+}
+
+/** Dates as the member's language writes them. WeCom times are seconds, the worker's milliseconds. */
+export function formatDate(at: number, withTime = false): string {
+  const ms = at < 1e11 ? at * 1000 : at;
+  const options: Intl.DateTimeFormatOptions = withTime
+    ? { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }
+    : { year: 'numeric', month: '2-digit', day: '2-digit' };
+  return new Intl.DateTimeFormat(locale.value, options).format(new Date(ms));
+}
+
+export type { Locale, MessageKey };

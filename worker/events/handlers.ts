@@ -3,7 +3,8 @@
  * The product's event handlers. Each area registers its own here, so one file shows
  * what every kind of WeCom event does.
  */
+import { applyContactEvent } from '../contacts/events.ts';
 import { applyDirectoryEvent } from '../identity/directory-events.ts';
 import { createRegistry } from './registry.ts';
 
-export const handlers = createRegistry().on('change_contact', applyDirectoryEvent);
+export const handlers = createRegistry().on('change_contact', applyDirectoryEvent).on('change_external_contact', applyContactEvent);

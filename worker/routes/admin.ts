@@ -6,6 +6,8 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
 import { findApp } from '../env.ts';
 import { AppError } from '../errors.ts';
+import { startReconcile } from '../contacts/jobs.ts';
+import { createReconcileLog } from '../contacts/reconcile.ts';
 import { createEventStore } from '../events/store.ts';
 import { requireRole } from '../identity/guard.ts';
 import { createOrgSyncLog } from '../identity/org-sync.ts';
@@ -69,6 +71,24 @@ export const admin = new Hono<AppEnv>()
     const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
     const run = await createOrgSyncLog(c.env.DB).get(c.var.session.corpId, id);
     if (!run) throw new AppError(404, 'not_found', `No org sync ${id}`);
+    return c.json({ run });
+  })
+
+  .post('/reconcile', async (c) => {
+    const started = await startReconcile(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId);
+    if (started.finished) c.executionCtx.waitUntil(started.finished);
+    return c.json({ run: started.run, alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
+  })
+
+  .get('/reconcile/latest', async (c) => {
+    const run = await createReconcileLog(c.env.DB, c.var.services.app).latest();
+    return c.json({ run: run ?? null });
+  })
+
+  .get('/reconcile/:id', async (c) => {
+    const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
+    const run = await createReconcileLog(c.env.DB, c.var.services.app).get(id);
+    if (!run) throw new AppError(404, 'not_found', `No reconciliation ${id}`);
     return c.json({ run });
   })
 

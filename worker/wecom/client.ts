@@ -486,7 +486,8 @@ export function createWeComClient(deps: WeComClientDeps): WeComClient {
     agentId: deps.app.agentId,
     getJsapiTicket: () => ticket('get_jsapi_ticket', {}),
     getAgentConfigTicket: () => ticket('ticket/get', { type: 'agent_config' }),
-    getUserInfo: (code) => get<UserInfoReply>('auth/getuserinfo', { code }),
+    // A code is single use: if an answer is lost, a blind retry would only meet 40029 and hide the real failure.
+    getUserInfo: (code) => call<UserInfoReply>({ endpoint: 'auth/getuserinfo', method: 'GET', query: { code }, read: false }),
     getUserDetail: (userTicket) => readPost<UserDetailReply>('auth/getuserdetail', { user_ticket: userTicket }),
     getUser: (userid) => get<UserReply>('user/get', { userid }),
     listUsers: (departmentId) => get<UserListReply>('user/list', { department_id: String(departmentId) }),

@@ -1,0 +1,62 @@
+/**
+ * @module
+ * Hash routing: the page URL WeCom signs (everything before `#`) never changes while the member
+ * moves between screens, so the JS-SDK is signed once per page load (reference §3.2).
+ */
+import { shallowRef } from 'vue';
+
+export type Route =
+  | { name: 'home' }
+  | { name: 'contact'; externalUserId: string }
+  | { name: 'admin-users' }
+  | { name: 'admin-events' };
+
+export function parseHash(hash: string): Route {
+  const path = hash.replace(/^#/, '');
+  const contact = /^\/contact\/([^/?]+)$/.exec(path);
+  if (contact?.[1]) {
+    try {
+      return { name: 'contact', externalUserId: decodeURIComponent(contact[1]) };
+    } catch {
+      return { name: 'home' };
+    }
+  }
+  if (path === '/admin/users') return { name: 'admin-users' };
+  if (path === '/admin/events') return { name: 'admin-events' };
+  return { name: 'home' };
+}
+
+export function hrefFor(route: Route): string {
+  switch (route.name) {
+    case 'home':
+      return '#/';
+    case 'contact':
+      return `#/contact/${encodeURIComponent(route.externalUserId)}`;
+    case 'admin-users':
+      return '#/admin/users';
+    case 'admin-events':
+      return '#/admin/events';
+  }
+}
+
+export function isAdminRoute(route: Route): boolean {
+  return route.name === 'admin-users' || route.name === 'admin-events';
+}
+
+export const route = shallowRef<Route>(typeof location === 'undefined' ? { name: 'home' } : parseHash(location.hash));
+
+let listening = false;
+
+export function startRouter(): void {
+  if (listening) return;
+  listening = true;
+  window.addEventListener('hashchange', () => {
+    route.value = parseHash(location.hash);
+  });
+}
+
+export function navigate(to: Route): void {
+  const hash = hrefFor(to);
+  if (location.hash !== hash) location.hash = hash;
+  route.value = to;
+}

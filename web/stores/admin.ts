@@ -1,0 +1,169 @@
+/**
+ * @module
+ * Admin pages' state: users and their roles, the org sync (started here, then polled until it
+ * ends), and recent callback events.
+ */
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import { getAdminEvents, getAdminUsers, getOrgSync, putUserRoles, startOrgSync } from '../api/admin.ts';
+import { ApiError } from '../api/http.ts';
+import type { AdminEvent, AdminUser, OrgSyncRun, Role } from '../api/types.ts';
+import type { LoadStatus } from './contact.ts';
+import { useSessionStore } from './session.ts';
+
+/** How often a running org sync is asked for progress. */
+export const ORG_SYNC_POLL_MS = 1000;
+
+function asApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : new ApiError(0, 'unexpected', error instanceof Error ? error.message : String(error));
+}
+
+export const useAdminUsersStore = defineStore('adminUsers', () => {
+  const users = ref<AdminUser[]>([]);
+  const roles = ref<Role[]>([]);
+  const status = ref<LoadStatus>('idle');
+  const error = ref<ApiError | null>(null);
+  const savingId = ref<number | null>(null);
+  const rowErrors = ref<Record<number, ApiError>>({});
+
+  async function load(): Promise<void> {
+    status.value = 'loading';
+    error.value = null;
+    try {
+      const answer = await getAdminUsers();
+      users.value = answer.users;
+      roles.value = answer.roles;
+      status.value = 'ready';
+      useOrgSyncStore().show(answer.latestSync);
+    } catch (caught) {
+      error.value = asApiError(caught);
+      status.value = 'error';
+    }
+  }
+
+  async function setRoles(id: number, next: Role[]): Promise<boolean> {
+    if (savingId.value !== null) return false;
+    savingId.value = id;
+    const { [id]: _dropped, ...others } = rowErrors.value;
+    rowErrors.value = others;
+    try {
+      const saved = await putUserRoles(id, next);
+      users.value = users.value.map((user) => (user.id === id ? saved : user));
+      return true;
+    } catch (caught) {
+      rowErrors.value = { ...rowErrors.value, [id]: asApiError(caught) };
+      return false;
+    } finally {
+      savingId.value = null;
+    }
+  }
+
+  function reset(): void {
+    users.value = [];
+    roles.value = [];
+    status.value = 'idle';
+    error.value = null;
+    rowErrors.value = {};
+  }
+
+  useSessionStore().onReset(reset);
+
+  return { users, roles, status, error, savingId, rowErrors, load, setRoles };
+});
+
+export const useOrgSyncStore = defineStore('orgSync', () => {
+  const run = ref<OrgSyncRun | null>(null);
+  const starting = ref(false);
+  const error = ref<ApiError | null>(null);
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  function stopPolling(): void {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  }
+
+  function schedule(): void {
+    stopPolling();
+    if (run.value?.status !== 'running') return;
+    const id = run.value.id;
+    timer = setTimeout(() => void poll(id), ORG_SYNC_POLL_MS);
+  }
+
+  async function poll(id: number): Promise<void> {
+    timer = null;
+    try {
+      const next = await getOrgSync(id);
+      if (run.value?.id !== id) return;
+      run.value = next;
+      error.value = null;
+    } catch (caught) {
+      error.value = asApiError(caught);
+      // A 401 ends the session; anything else is worth another try on the next tick.
+      if (error.value.status === 401) return;
+    }
+    schedule();
+  }
+
+  /** The latest run from the users page; a running one is followed. */
+  function show(latest: OrgSyncRun | null): void {
+    if (latest === null || (run.value && run.value.id > latest.id)) return;
+    run.value = latest;
+    schedule();
+  }
+
+  async function start(): Promise<void> {
+    if (starting.value || run.value?.status === 'running') return;
+    starting.value = true;
+    error.value = null;
+    try {
+      run.value = await startOrgSync();
+    } catch (caught) {
+      const failure = asApiError(caught);
+      // 409: a sync is already running; follow that one instead.
+      const running = failure.status === 409 ? failure.body.run : undefined;
+      if (typeof running === 'object' && running !== null) run.value = running as OrgSyncRun;
+      else error.value = failure;
+    } finally {
+      starting.value = false;
+    }
+    schedule();
+  }
+
+  function reset(): void {
+    stopPolling();
+    run.value = null;
+    error.value = null;
+  }
+
+  useSessionStore().onReset(reset);
+
+  return { run, starting, error, show, start, stopPolling };
+});
+
+export const useAdminEventsStore = defineStore('adminEvents', () => {
+  const events = ref<AdminEvent[]>([]);
+  const status = ref<LoadStatus>('idle');
+  const error = ref<ApiError | null>(null);
+
+  async function load(limit = 50): Promise<void> {
+    status.value = 'loading';
+    error.value = null;
+    try {
+      events.value = await getAdminEvents(limit);
+      status.value = 'ready';
+    } catch (caught) {
+      error.value = asApiError(caught);
+      status.value = 'error';
+    }
+  }
+
+  function reset(): void {
+    events.value = [];
+    status.value = 'idle';
+    error.value = null;
+  }
+
+  useSessionStore().onReset(reset);
+
+  return { events, status, error, load };
+});

@@ -1,0 +1,195 @@
+/**
+ * @module
+ * The external contact on screen: its WeCom profile, binding and CRM customer, and the actions
+ * that change the binding (bind a suggestion or a search hit, create a customer, unbind).
+ */
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import { bindContact, createCustomerForContact, getContact, unbindContact } from '../api/contacts.ts';
+import { searchCustomers } from '../api/customers.ts';
+import { ApiError } from '../api/http.ts';
+import type { ContactDetail, Customer, NewCustomer } from '../api/types.ts';
+import { forgetCachedContact, readCachedContact, writeCachedContact } from './cache.ts';
+import { useSessionStore } from './session.ts';
+
+export type LoadStatus = 'idle' | 'loading' | 'ready' | 'error';
+export type ContactAction = 'bind' | 'create' | 'unbind';
+
+function asApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : new ApiError(0, 'unexpected', error instanceof Error ? error.message : String(error));
+}
+
+export const useContactStore = defineStore('contact', () => {
+  const externalUserId = ref<string | null>(null);
+  const detail = ref<ContactDetail | null>(null);
+  const status = ref<LoadStatus>('idle');
+  const error = ref<ApiError | null>(null);
+  /** True while the screen shows the cached answer and the fresh one is on its way. */
+  const stale = ref(false);
+
+  const busy = ref<ContactAction | null>(null);
+  const actionError = ref<ApiError | null>(null);
+
+  const query = ref('');
+  const results = ref<Customer[] | null>(null);
+  const searching = ref(false);
+  const searchError = ref<ApiError | null>(null);
+
+  let inflight: { id: string; promise: Promise<void> } | null = null;
+
+  function remember(id: string, next: ContactDetail): void {
+    const userid = useSessionStore().userid;
+    if (userid) writeCachedContact(userid, id, next);
+  }
+
+  function load(id: string): Promise<void> {
+    if (inflight && inflight.id === id) return inflight.promise;
+    const switching = externalUserId.value !== id;
+    externalUserId.value = id;
+    error.value = null;
+    actionError.value = null;
+    if (switching) {
+      query.value = '';
+      results.value = null;
+      searchError.value = null;
+    }
+    const userid = useSessionStore().userid;
+    const cached = userid ? readCachedContact(userid, id) : undefined;
+    if (cached) {
+      detail.value = cached;
+      stale.value = true;
+      status.value = 'ready';
+    } else {
+      if (switching) detail.value = null;
+      status.value = 'loading';
+    }
+    const promise = (async () => {
+      try {
+        const fresh = await getContact(id);
+        if (externalUserId.value !== id) return;
+        detail.value = fresh;
+        status.value = 'ready';
+        remember(id, fresh);
+      } catch (caught) {
+        if (externalUserId.value !== id) return;
+        // A refusal (no longer your contact, CRM down) must not leave the cached screen standing.
+        if (userid) forgetCachedContact(userid, id);
+        error.value = asApiError(caught);
+        status.value = 'error';
+      } finally {
+        stale.value = false;
+        if (inflight?.id === id) inflight = null;
+      }
+    })();
+    inflight = { id, promise };
+    return promise;
+  }
+
+  /** Loads unless this contact is already on screen or on its way (one request per contact). */
+  function ensure(id: string): Promise<void> {
+    if (externalUserId.value === id && (status.value === 'ready' || status.value === 'loading')) return inflight?.promise ?? Promise.resolve();
+    return load(id);
+  }
+
+  async function act(action: ContactAction, run: (id: string) => Promise<void>): Promise<boolean> {
+    const id = externalUserId.value;
+    if (!id || busy.value) return false;
+    busy.value = action;
+    actionError.value = null;
+    try {
+      await run(id);
+      return true;
+    } catch (caught) {
+      actionError.value = asApiError(caught);
+      return false;
+    } finally {
+      busy.value = null;
+    }
+  }
+
+  function applyBinding(id: string, result: { binding: ContactDetail['binding']; customer: Customer }): void {
+    if (!detail.value || externalUserId.value !== id) return;
+    detail.value = { ...detail.value, binding: result.binding, customer: result.customer };
+    remember(id, detail.value);
+  }
+
+  function bind(customerId: string): Promise<boolean> {
+    return act('bind', async (id) => applyBinding(id, await bindContact(id, customerId)));
+  }
+
+  function createCustomer(draft: NewCustomer): Promise<boolean> {
+    return act('create', async (id) => applyBinding(id, await createCustomerForContact(id, draft)));
+  }
+
+  function unbind(): Promise<boolean> {
+    return act('unbind', async (id) => {
+      await unbindContact(id);
+      // The suggestions depend on the binding that just went away: read the contact again.
+      await load(id);
+    });
+  }
+
+  async function search(text: string): Promise<void> {
+    query.value = text;
+    const q = text.trim();
+    if (q === '') {
+      results.value = null;
+      return;
+    }
+    searching.value = true;
+    searchError.value = null;
+    try {
+      const found = await searchCustomers(q);
+      if (query.value.trim() === q) results.value = found;
+    } catch (caught) {
+      searchError.value = asApiError(caught);
+    } finally {
+      searching.value = false;
+    }
+  }
+
+  /** The customer editor saved a new version. */
+  function replaceCustomer(customer: Customer): void {
+    const id = externalUserId.value;
+    if (!id || !detail.value || detail.value.customer?.id !== customer.id) return;
+    detail.value = { ...detail.value, customer };
+    remember(id, detail.value);
+  }
+
+  function reset(): void {
+    inflight = null;
+    externalUserId.value = null;
+    detail.value = null;
+    status.value = 'idle';
+    error.value = null;
+    stale.value = false;
+    busy.value = null;
+    actionError.value = null;
+    query.value = '';
+    results.value = null;
+    searchError.value = null;
+  }
+
+  useSessionStore().onReset(reset);
+
+  return {
+    externalUserId,
+    detail,
+    status,
+    error,
+    stale,
+    busy,
+    actionError,
+    query,
+    results,
+    searching,
+    searchError,
+    load,
+    ensure,
+    bind,
+    createCustomer,
+    unbind,
+    search,
+    replaceCustomer,
+  };
+});

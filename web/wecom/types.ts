@@ -1,0 +1,45 @@
+/**
+ * @module
+ * The slice of `@wecom/jssdk`'s surface the sidebar uses, written out so that the real SDK and the
+ * simulator stand-in both satisfy it. Shapes follow the SDK's own: results carry `errMsg`
+ * (`"<api>:ok"`, `"<api>:fail …"`) and `errCode`; failures reject with such a result or an `Error`.
+ */
+
+export interface WwResult {
+  errMsg: string;
+  errCode: number;
+}
+
+export interface WwSignature {
+  timestamp: number | string;
+  nonceStr: string;
+  signature: string;
+}
+
+export type WwSigner = (url: string) => WwSignature | Promise<WwSignature>;
+
+export interface WwRegisterOptions {
+  corpId: string;
+  agentId?: string | number;
+  jsApiList?: string[];
+  getConfigSignature?: WwSigner;
+  getAgentConfigSignature?: WwSigner;
+  onConfigSuccess?: (result: WwResult) => void;
+  onConfigFail?: (result: WwResult | Error) => void;
+  onAgentConfigSuccess?: (result: WwResult) => void;
+  onAgentConfigFail?: (result: WwResult | Error) => void;
+}
+
+export interface WwSurface {
+  readonly env: { readonly isWeCom: boolean };
+  register(options: WwRegisterOptions): void;
+  /** Waits for (or re-runs, when the last one failed) config/agentConfig. */
+  ensureConfigReady(): Promise<unknown>;
+  getContext(): Promise<WwResult & { entry: string }>;
+  getCurExternalContact(): Promise<WwResult & { userId: string }>;
+  getCurExternalChat(): Promise<WwResult & { chatId: string }>;
+  openUserProfile(params: { type: 1 | 2; userid: string }): Promise<WwResult>;
+}
+
+/** Every API the sidebar calls, by SDK name: the client grants only what `jsApiList` names. */
+export const JS_API_LIST = ['getContext', 'getCurExternalContact', 'getCurExternalChat', 'openUserProfile'];

@@ -1,0 +1,77 @@
+/**
+ * @module
+ * `change_external_contact` callbacks become touchpoints and relationship states, and a new
+ * contact is bound or created (auto-bind.ts). Touchpoints are keyed by the event's row, so a
+ * replayed event adds nothing; relationships are ended, never deleted, and CRM data is never removed.
+ */
+import { crmFor } from '../crm/index.ts';
+import type { EventHandler } from '../events/registry.ts';
+import { log } from '../log.ts';
+import { WeComError } from '../wecom/errors.ts';
+import { wecomClientFor } from '../wecom/tokens.ts';
+import { autoBind } from './auto-bind.ts';
+import { createProfileCache, fetchProfile } from './profile.ts';
+import { createContactStore, type TouchpointKind } from './store.ts';
+
+export const applyContactEvent: EventHandler<'change_external_contact'> = async (event, { env, config, app, eventId }) => {
+  const store = createContactStore(env.DB);
+  const cache = createProfileCache(env.KV);
+  const corpId = event.corpId;
+  const externalUserId = event.externalUserId;
+  const at = event.createTime * 1000;
+  const now = Date.now();
+  const binding = await store.binding(corpId, externalUserId);
+
+  const touchpoint = (kind: TouchpointKind, summary: string) =>
+    store.addTouchpoint(corpId, {
+      externalUserId,
+      customerId: binding?.customerId ?? null,
+      kind,
+      at,
+      actorUserid: event.userId,
+      summary,
+      sourceKey: `event:${eventId}`,
+    });
+
+  switch (event.changeType) {
+    case 'add_external_contact':
+    case 'add_half_external_contact': {
+      await store.followActive(corpId, externalUserId, event.userId, at, now);
+      await touchpoint('contact_added', event.state ? `state=${event.state}` : '');
+      if (binding) return;
+      await cache.drop(corpId, externalUserId);
+      let profile;
+      try {
+        profile = await fetchProfile(wecomClientFor(env, config, app), externalUserId, now);
+      } catch (error) {
+        // Deleted again before we got here: nothing to bind, and retrying cannot change that.
+        if (error instanceof WeComError && (error.errcode === 84061 || error.errcode === 40096)) {
+          log('warn', 'contacts.add_without_profile', { corpId, eventId, errcode: error.errcode });
+          return;
+        }
+        throw error;
+      }
+      await cache.put(corpId, profile);
+      const result = await autoBind(profile, event.userId, { corpId, crm: crmFor(env, config), store, autoCreate: config.autoCreateCustomers, now });
+      log('info', 'contacts.auto_bind', { corpId, eventId, outcome: result.outcome });
+      return;
+    }
+    case 'edit_external_contact':
+      await cache.drop(corpId, externalUserId);
+      await touchpoint('contact_edited', '');
+      return;
+    case 'del_external_contact':
+      await store.followEnded(corpId, externalUserId, event.userId, at, now);
+      await cache.drop(corpId, externalUserId);
+      await touchpoint('contact_deleted', event.source === 'DELETE_BY_TRANSFER' ? 'transfer' : '');
+      return;
+    case 'del_follow_user':
+      await store.followEnded(corpId, externalUserId, event.userId, at, now);
+      await cache.drop(corpId, externalUserId);
+      await touchpoint('follow_user_deleted', '');
+      return;
+    default:
+      // transfer_fail, msg_audit_approved: recorded in the event log, nothing to change here.
+      return;
+  }
+};

@@ -1,0 +1,114 @@
+/**
+ * @module
+ * A contact's WeCom profile (`externalcontact/get`), cached briefly in KV and dropped by edit
+ * events, and what reading it teaches us about who follows the contact.
+ */
+import type { WeComClient, FollowUser } from '../wecom/client.ts';
+
+/** Short: WeCom stays the truth, edit events drop the copy early. KV's floor is 60 s. */
+export const PROFILE_TTL_SECONDS = 300;
+/** WeCom pages follow users above 500; a safety bound on pages. */
+const MAX_PAGES = 20;
+
+export interface ProfileFollowUser {
+  userid: string;
+  remark: string;
+  description: string;
+  createdAt: number;
+  tags: Array<{ group: string; name: string; type: number }>;
+  remarkMobiles: string[];
+  remarkCorpName: string;
+  addWay: number | null;
+  state: string;
+}
+
+export interface ContactProfile {
+  contact: {
+    externalUserId: string;
+    name: string;
+    avatar: string;
+    /** 1 WeChat user, 2 WeCom user. */
+    type: 1 | 2;
+    gender: number;
+    corpName: string;
+    position: string;
+    unionid: string | null;
+  };
+  followUsers: ProfileFollowUser[];
+  fetchedAt: number;
+}
+
+export const profileKey = (corpId: string, externalUserId: string) => `contact:${corpId}:${externalUserId}`;
+
+function toFollowUser(follow: FollowUser): ProfileFollowUser {
+  return {
+    userid: follow.userid,
+    remark: follow.remark ?? '',
+    description: follow.description ?? '',
+    createdAt: follow.createtime,
+    tags: (follow.tags ?? []).map((tag) => ({ group: tag.group_name ?? '', name: tag.tag_name, type: tag.type })),
+    remarkMobiles: (follow.remark_mobiles ?? []).filter((mobile) => mobile !== ''),
+    remarkCorpName: follow.remark_corp_name ?? '',
+    addWay: follow.add_way ?? null,
+    state: follow.state ?? '',
+  };
+}
+
+export async function fetchProfile(client: WeComClient, externalUserId: string, now: number): Promise<ContactProfile> {
+  const first = await client.getExternalContact(externalUserId);
+  const followUsers = first.follow_user.map(toFollowUser);
+  let cursor = first.next_cursor;
+  for (let page = 1; cursor && page < MAX_PAGES; page++) {
+    const next = await client.getExternalContact(externalUserId, cursor);
+    followUsers.push(...next.follow_user.map(toFollowUser));
+    cursor = next.next_cursor;
+  }
+  const contact = first.external_contact;
+  return {
+    contact: {
+      externalUserId: contact.external_userid,
+      name: contact.name,
+      avatar: contact.avatar ?? '',
+      type: contact.type,
+      gender: contact.gender ?? 0,
+      corpName: contact.corp_full_name || contact.corp_name || contact.external_profile?.external_corp_name || '',
+      position: contact.position ?? '',
+      unionid: contact.unionid || null,
+    },
+    followUsers,
+    fetchedAt: now,
+  };
+}
+
+export interface ProfileCache {
+  get(corpId: string, externalUserId: string): Promise<ContactProfile | undefined>;
+  put(corpId: string, profile: ContactProfile): Promise<void>;
+  drop(corpId: string, externalUserId: string): Promise<void>;
+}
+
+export function createProfileCache(kv: KVNamespace): ProfileCache {
+  return {
+    async get(corpId, externalUserId) {
+      return (await kv.get<ContactProfile>(profileKey(corpId, externalUserId), 'json')) ?? undefined;
+    },
+    async put(corpId, profile) {
+      await kv.put(profileKey(corpId, profile.contact.externalUserId), JSON.stringify(profile), { expirationTtl: PROFILE_TTL_SECONDS });
+    },
+    async drop(corpId, externalUserId) {
+      await kv.delete(profileKey(corpId, externalUserId));
+    },
+  };
+}
+
+/** Every mobile a follow user wrote into their remark for this contact, normalised, without duplicates. */
+export function profileMobiles(profile: ContactProfile): string[] {
+  return [...new Set(profile.followUsers.flatMap((follow) => follow.remarkMobiles).map(normaliseMobile).filter((m) => m.length >= 5))];
+}
+
+/** Digits only, without a Chinese country prefix: `+86 139-1234-0001` and `13912340001` are one number. */
+export function normaliseMobile(value: string): string {
+  const digits = value.replace(/\D/g, '');
+  if (digits.length === 13 && digits.startsWith('86')) return digits.slice(2);
+  if (digits.length === 15 && digits.startsWith('0086')) return digits.slice(4);
+  return digits;
+}

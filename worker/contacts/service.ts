@@ -1,0 +1,199 @@
+/**
+ * @module
+ * Contacts and the CRM joined: read a contact with its binding and customer, suggest matches,
+ * bind, unbind, create a basic customer. Every step checks the reader's scope first; CRM writes
+ * happen before D1 writes, so a CRM that fails leaves nothing half-written on our side.
+ */
+import type { Crm, Customer, CustomerDraft, Stage } from '../crm/port.ts';
+import { AppError } from '../errors.ts';
+import type { User, UserRepo } from '../identity/users.ts';
+import type { WeComClient } from '../wecom/client.ts';
+import { WeComError } from '../wecom/errors.ts';
+import { contactInScope, customerInScope, type Scope } from './access.ts';
+import { rankSuggestions, type MatchReason } from './matching.ts';
+import { fetchProfile, profileMobiles, type ContactProfile, type ProfileCache } from './profile.ts';
+import type { Binding, ContactStore } from './store.ts';
+import { customerView, memberNames, type CustomerView } from './view.ts';
+
+export interface ContactsDeps {
+  corpId: string;
+  client: WeComClient;
+  crm: Crm;
+  store: ContactStore;
+  cache: ProfileCache;
+  users: UserRepo;
+  db: D1Database;
+  now?: () => number;
+}
+
+export interface ContactView {
+  contact: ContactProfile['contact'];
+  followUsers: Array<ContactProfile['followUsers'][number] & { name: string; relationship: 'active' | 'ended' }>;
+  binding: Binding | null;
+  customer: CustomerView | null;
+  suggestions: Array<{ customer: CustomerView; reasons: MatchReason[] }>;
+  permissions: { canBind: boolean; canEdit: boolean };
+}
+
+const EXTERNAL_USERID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function checkExternalUserId(value: string): string {
+  if (!EXTERNAL_USERID.test(value)) throw new AppError(400, 'bad_request', 'external_userid must be 1-128 letters, digits, - or _');
+  return value;
+}
+
+export function createContactsService(deps: ContactsDeps) {
+  const now = deps.now ?? Date.now;
+  const { corpId, store, crm } = deps;
+
+  /** The profile from cache or WeCom; a fresh read also records who follows the contact. */
+  async function profile(externalUserId: string, options: { fresh?: boolean } = {}): Promise<ContactProfile> {
+    if (!options.fresh) {
+      const cached = await deps.cache.get(corpId, externalUserId);
+      if (cached) return cached;
+    }
+    let fetched: ContactProfile;
+    try {
+      fetched = await fetchProfile(deps.client, externalUserId, now());
+    } catch (error) {
+      if (error instanceof WeComError && (error.errcode === 40096 || error.errcode === 84061)) {
+        throw new AppError(404, 'contact_not_found', `WeCom knows no external contact ${externalUserId} for this app (${error.errcode})`, {
+          errcode: error.errcode,
+          hint: error.hint,
+        });
+      }
+      throw error;
+    }
+    await deps.cache.put(corpId, fetched);
+    for (const follow of fetched.followUsers) {
+      await store.followActive(corpId, externalUserId, follow.userid, follow.createdAt * 1000, now());
+    }
+    return fetched;
+  }
+
+  async function requireContact(externalUserId: string, scope: Scope, write: boolean): Promise<ContactProfile> {
+    const loaded = await profile(externalUserId);
+    if (!contactInScope(scope, loaded.followUsers.map((f) => f.userid))) {
+      throw new AppError(403, 'not_your_contact', 'This contact is not followed by you or anyone in your departments, so you cannot see or bind it');
+    }
+    if (write && !scope.canWrite) throw new AppError(403, 'forbidden', 'Your role can read but not change contacts and customers');
+    return loaded;
+  }
+
+  async function namesFor(customers: readonly Customer[], extra: Iterable<string> = []): Promise<Map<string, string>> {
+    const ids = customers.map((c) => c.ownerUserid).filter((id): id is string => id !== null);
+    return memberNames(deps.db, corpId, [...ids, ...extra]);
+  }
+
+  async function suggestionsFor(loaded: ContactProfile, scope: Scope): Promise<ContactView['suggestions']> {
+    const names = [loaded.contact.name, ...loaded.followUsers.map((f) => f.remark)].filter((name) => name.trim() !== '');
+    const mobiles = profileMobiles(loaded);
+    const queries = [
+      ...(loaded.contact.unionid ? [crm.find(corpId, { unionid: loaded.contact.unionid, limit: 5 })] : []),
+      ...mobiles.slice(0, 5).map((mobile) => crm.find(corpId, { mobile, limit: 5 })),
+      ...[...new Set(names)].slice(0, 3).map((text) => crm.find(corpId, { text, limit: 5 })),
+    ];
+    const candidates = (await Promise.all(queries)).flat();
+    const ranked = rankSuggestions({ unionid: loaded.contact.unionid, mobiles, names }, candidates);
+    const ownerNames = await namesFor(ranked.map((s) => s.customer));
+    return Promise.all(
+      ranked.map(async (s) => ({
+        customer: customerView(s.customer, ownerNames, await customerInScope(scope, s.customer, corpId, store)),
+        reasons: s.reasons,
+      })),
+    );
+  }
+
+  async function view(externalUserId: string, scope: Scope): Promise<ContactView> {
+    const loaded = await requireContact(externalUserId, scope, false);
+    const binding = (await store.binding(corpId, externalUserId)) ?? null;
+    const customer = binding ? await crm.get(corpId, binding.customerId) : undefined;
+    const follows = await store.follows(corpId, externalUserId);
+    const ended = new Set(follows.filter((f) => f.state === 'ended').map((f) => f.userid));
+    const names = await namesFor(customer ? [customer] : [], loaded.followUsers.map((f) => f.userid));
+    const canBind = scope.canWrite;
+    return {
+      contact: loaded.contact,
+      followUsers: loaded.followUsers.map((f) => ({ ...f, name: names.get(f.userid) ?? f.userid, relationship: ended.has(f.userid) ? 'ended' : 'active' })),
+      binding,
+      customer: customer ? customerView(customer, names, true) : null,
+      suggestions: binding ? [] : await suggestionsFor(loaded, scope),
+      permissions: { canBind, canEdit: canBind && customer !== undefined },
+    };
+  }
+
+  async function bind(externalUserId: string, customerId: string, user: User, scope: Scope) {
+    const loaded = await requireContact(externalUserId, scope, true);
+    const customer = await crm.get(corpId, customerId);
+    if (!customer) throw new AppError(404, 'customer_not_found', `No customer ${customerId}`);
+    const at = now();
+    const actor = user.wecomUserId ?? `user:${user.id}`;
+    const binding: Binding = { externalUserId, customerId, boundBy: actor, boundAt: at, unionid: loaded.contact.unionid };
+    const previous = await store.bind(corpId, binding);
+    if (previous !== customerId) {
+      if (previous) {
+        await store.addTouchpoint(corpId, { externalUserId, customerId: previous, kind: 'unbound', at, actorUserid: actor, summary: loaded.contact.name, sourceKey: `unbind:${externalUserId}:${previous}:${at}` });
+      }
+      await store.addTouchpoint(corpId, { externalUserId, customerId, kind: 'bound', at, actorUserid: actor, summary: loaded.contact.name, sourceKey: `bind:${externalUserId}:${customerId}:${at}` });
+    }
+    const names = await namesFor([customer]);
+    return { binding, customer: customerView(customer, names, true) };
+  }
+
+  async function unbind(externalUserId: string, user: User, scope: Scope) {
+    const loaded = await requireContact(externalUserId, scope, true);
+    const removed = await store.unbind(corpId, externalUserId);
+    if (!removed) throw new AppError(404, 'not_bound', 'This contact is not bound to a customer');
+    const at = now();
+    await store.addTouchpoint(corpId, {
+      externalUserId,
+      customerId: removed.customerId,
+      kind: 'unbound',
+      at,
+      actorUserid: user.wecomUserId,
+      summary: loaded.contact.name,
+      sourceKey: `unbind:${externalUserId}:${removed.customerId}:${at}`,
+    });
+    return removed;
+  }
+
+  async function createCustomer(
+    externalUserId: string,
+    input: { name?: string; company?: string; stage?: Stage },
+    user: User,
+    scope: Scope,
+    idempotencyKey: string,
+  ) {
+    const loaded = await requireContact(externalUserId, scope, true);
+    if (await store.binding(corpId, externalUserId)) throw new AppError(409, 'already_bound', 'This contact is already bound to a customer; unbind it first');
+    const actor = user.wecomUserId ?? `user:${user.id}`;
+    const draft = draftFromProfile(loaded, actor);
+    if (input.name) draft.name = input.name;
+    if (input.company !== undefined) draft.company = input.company;
+    if (input.stage) draft.stage = input.stage;
+    const customer = await crm.create(draft, { corpId, actor, idempotencyKey });
+    const at = now();
+    const binding: Binding = { externalUserId, customerId: customer.id, boundBy: actor, boundAt: at, unionid: loaded.contact.unionid };
+    await store.bind(corpId, binding);
+    await store.addTouchpoint(corpId, { externalUserId, customerId: customer.id, kind: 'bound', at, actorUserid: actor, summary: loaded.contact.name, sourceKey: `create-bind:${idempotencyKey}` });
+    return { binding, customer: customerView(customer, await namesFor([customer]), true) };
+  }
+
+  return { profile, view, bind, unbind, createCustomer, requireContact };
+}
+
+export type ContactsService = ReturnType<typeof createContactsService>;
+
+/** A basic customer from what WeCom knows: name, company, the remark mobiles, the unionid. */
+export function draftFromProfile(loaded: ContactProfile, ownerUserid: string): CustomerDraft {
+  const own = loaded.followUsers.find((f) => f.userid === ownerUserid);
+  return {
+    name: loaded.contact.name,
+    company: loaded.contact.corpName || own?.remarkCorpName || '',
+    stage: 'lead',
+    ownerUserid,
+    mobiles: profileMobiles(loaded),
+    unionid: loaded.contact.unionid,
+    tags: [...new Set(loaded.followUsers.flatMap((f) => f.tags.map((t) => t.name)))],
+  };
+}

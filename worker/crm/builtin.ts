@@ -1,0 +1,500 @@
+/**
+ * @module
+ * The built-in CRM (`CRM=builtin`, the default): customers, notes and history in D1
+ * (tables `crm_*`, worker/migrations/0003_crm.sql). Every write is one D1 batch, which D1 runs as
+ * a transaction: an idempotency row and the write it guards commit together, and an update
+ * applies only `WHERE version = ?`, so two members saving the same version cannot both win.
+ */
+import {
+  CrmRejectedError,
+  STAGES,
+  type Crm,
+  type CrmHistoryItem,
+  type Customer,
+  type CustomerDraft,
+  type CustomerPatch,
+  type CustomerQuery,
+  type Note,
+  type Stage,
+  type UpdateResult,
+  type WriteContext,
+} from './port.ts';
+
+export const DEFAULT_FIND_LIMIT = 20;
+export const MAX_FIND_LIMIT = 100;
+const MAX_NAME = 200;
+const MAX_NOTE = 10_000;
+const MAX_LIST = 50;
+
+interface CustomerRow {
+  corp_id: string;
+  id: string;
+  name: string;
+  company: string;
+  stage: Stage;
+  owner_userid: string | null;
+  mobiles: string;
+  unionid: string | null;
+  tags: string;
+  custom_fields: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+interface NoteRow {
+  id: string;
+  customer_id: string;
+  body: string;
+  author_userid: string;
+  created_at: number;
+}
+
+interface HistoryRow {
+  id: string;
+  customer_id: string;
+  kind: CrmHistoryItem['kind'];
+  at: number;
+  actor_userid: string | null;
+  summary: string;
+}
+
+interface IdempotencyRow {
+  operation: 'create' | 'update' | 'note';
+  request_hash: string;
+  request_id: string;
+  result_id: string;
+}
+
+/**
+ * Digits only, without China's country code: '+86 138-0013-8000', '8613800138000' and
+ * '13800138000' are one number. A bare leading 86 is dropped only when 11 digits remain, since
+ * that is a mainland mobile; other numbers keep every digit.
+ */
+export function normaliseMobile(raw: string): string {
+  const digits = raw.replace(/\D/g, '');
+  if (/^\s*(\+|00)86/.test(raw)) return digits.replace(/^(00)?86/, '');
+  if (digits.length === 13 && digits.startsWith('86')) return digits.slice(2);
+  return digits;
+}
+
+/** Free text that looks like (part of) a phone number, as the digits to look for; otherwise undefined. */
+export function mobileFragment(text: string): string | undefined {
+  if (!/^[\d\s+()-]+$/.test(text)) return undefined;
+  const digits = normaliseMobile(text);
+  return digits.length >= 4 ? digits : undefined;
+}
+
+/** Makes user text match itself under LIKE ... ESCAPE '\': `50%_off` must not match everything. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_FIND_LIMIT;
+  return Math.min(MAX_FIND_LIMIT, Math.max(1, Math.trunc(limit)));
+}
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** JSON with object keys sorted, so the same request always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function requestHash(value: unknown): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical(value)));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function parseJson<T>(text: string, fallback: T): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function toCustomer(row: CustomerRow): Customer {
+  return {
+    id: row.id,
+    name: row.name,
+    company: row.company,
+    stage: row.stage,
+    ownerUserid: row.owner_userid,
+    mobiles: parseJson<string[]>(row.mobiles, []),
+    unionid: row.unionid,
+    tags: parseJson<string[]>(row.tags, []),
+    customFields: parseJson<Record<string, string>>(row.custom_fields, {}),
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toNote(row: NoteRow): Note {
+  return { id: row.id, customerId: row.customer_id, body: row.body, authorUserid: row.author_userid, createdAt: row.created_at };
+}
+
+function toHistory(row: HistoryRow): CrmHistoryItem {
+  return { id: row.id, customerId: row.customer_id, kind: row.kind, at: row.at, actorUserid: row.actor_userid, summary: row.summary };
+}
+
+// ---- input checks: the port's types say what callers mean, these say what D1 will accept ------------
+
+function reject(operation: string, message: string): never {
+  throw new CrmRejectedError(400, operation, message);
+}
+
+function checkText(operation: string, field: string, value: unknown, max: number, allowEmpty: boolean): string {
+  if (typeof value !== 'string') reject(operation, `${field} must be a string`);
+  const trimmed = value.trim();
+  if (!allowEmpty && trimmed === '') reject(operation, `${field} must not be empty`);
+  if (trimmed.length > max) reject(operation, `${field} must be at most ${max} characters`);
+  return trimmed;
+}
+
+function checkList(operation: string, field: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > MAX_LIST) reject(operation, `${field} must be a list of at most ${MAX_LIST} strings`);
+  return value.map((item, i) => checkText(operation, `${field}[${i}]`, item, MAX_NAME, false));
+}
+
+function checkFields(operation: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) reject(operation, 'customFields must be an object of strings');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_LIST) reject(operation, `customFields must have at most ${MAX_LIST} entries`);
+  const fields: Record<string, string> = {};
+  for (const [key, item] of entries) {
+    if (key.trim() === '' || key.length > MAX_NAME) reject(operation, 'customFields keys must be 1-200 characters');
+    if (typeof item !== 'string' || item.length > MAX_NOTE) reject(operation, `customFields.${key} must be a string of at most ${MAX_NOTE} characters`);
+    fields[key] = item;
+  }
+  return fields;
+}
+
+function checkStage(operation: string, value: unknown): Stage {
+  if (!(STAGES as readonly unknown[]).includes(value)) reject(operation, `stage must be one of ${STAGES.join(', ')}`);
+  return value as Stage;
+}
+
+function checkOptionalId(operation: string, field: string, value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const text = checkText(operation, field, value, MAX_NAME, true);
+  return text === '' ? null : text;
+}
+
+function checkDraft(draft: CustomerDraft): Omit<Customer, 'id' | 'version' | 'createdAt' | 'updatedAt'> {
+  const op = 'create customer';
+  return {
+    name: checkText(op, 'name', draft.name, MAX_NAME, false),
+    company: draft.company === undefined ? '' : checkText(op, 'company', draft.company, MAX_NAME, true),
+    stage: draft.stage === undefined ? 'lead' : checkStage(op, draft.stage),
+    ownerUserid: checkOptionalId(op, 'ownerUserid', draft.ownerUserid),
+    mobiles: draft.mobiles === undefined ? [] : checkList(op, 'mobiles', draft.mobiles),
+    unionid: checkOptionalId(op, 'unionid', draft.unionid),
+    tags: draft.tags === undefined ? [] : checkList(op, 'tags', draft.tags),
+    customFields: draft.customFields === undefined ? {} : checkFields(op, draft.customFields),
+  };
+}
+
+const PATCH_FIELDS = ['name', 'company', 'stage', 'ownerUserid', 'mobiles', 'unionid', 'tags', 'customFields'] as const;
+
+function checkPatch(patch: CustomerPatch): CustomerPatch {
+  const op = 'update customer';
+  const clean: CustomerPatch = {};
+  if (patch.name !== undefined) clean.name = checkText(op, 'name', patch.name, MAX_NAME, false);
+  if (patch.company !== undefined) clean.company = checkText(op, 'company', patch.company, MAX_NAME, true);
+  if (patch.stage !== undefined) clean.stage = checkStage(op, patch.stage);
+  if (patch.ownerUserid !== undefined) clean.ownerUserid = checkOptionalId(op, 'ownerUserid', patch.ownerUserid);
+  if (patch.mobiles !== undefined) clean.mobiles = checkList(op, 'mobiles', patch.mobiles);
+  if (patch.unionid !== undefined) clean.unionid = checkOptionalId(op, 'unionid', patch.unionid);
+  if (patch.tags !== undefined) clean.tags = checkList(op, 'tags', patch.tags);
+  if (patch.customFields !== undefined) clean.customFields = checkFields(op, patch.customFields);
+  if (Object.keys(clean).length === 0) reject(op, `the patch changes nothing: give at least one of ${PATCH_FIELDS.join(', ')}`);
+  return clean;
+}
+
+function editSummary(patch: CustomerPatch): string {
+  const parts = PATCH_FIELDS.filter((field) => patch[field] !== undefined).map((field) => (field === 'stage' ? `stage to ${patch.stage}` : field));
+  return `Changed ${parts.join(', ')}`;
+}
+
+function noteSummary(body: string): string {
+  return body.length > 140 ? `${body.slice(0, 139)}…` : body;
+}
+
+function normalisedMobiles(mobiles: readonly string[]): string {
+  return JSON.stringify([...new Set(mobiles.map(normaliseMobile).filter((m) => m !== ''))]);
+}
+
+function reused(operation: string, key: string): CrmRejectedError {
+  return new CrmRejectedError(409, operation, `Idempotency key "${key}" was already used for a different request`);
+}
+
+const COLUMNS: Record<(typeof PATCH_FIELDS)[number], string> = {
+  name: 'name',
+  company: 'company',
+  stage: 'stage',
+  ownerUserid: 'owner_userid',
+  mobiles: 'mobiles',
+  unionid: 'unionid',
+  tags: 'tags',
+  customFields: 'custom_fields',
+};
+
+function columnValue(patch: CustomerPatch, field: (typeof PATCH_FIELDS)[number]): string | null {
+  const value = patch[field];
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): Crm {
+  // Statements after the idempotency insert run only if that insert was this call's (?1 corp, ?2 key, ?3 nonce).
+  const GUARD = 'EXISTS (SELECT 1 FROM crm_idempotency WHERE corp_id = ?1 AND key = ?2 AND request_id = ?3)';
+  const READ_KEY = 'SELECT operation, request_hash, request_id, result_id FROM crm_idempotency WHERE corp_id = ?1 AND key = ?2';
+
+  async function getRow(corpId: string, id: string): Promise<Customer | undefined> {
+    const row = await db.prepare('SELECT * FROM crm_customers WHERE corp_id = ? AND id = ?').bind(corpId, id).first<CustomerRow>();
+    return row ? toCustomer(row) : undefined;
+  }
+
+  async function requireCustomer(operation: string, corpId: string, customerId: string): Promise<void> {
+    const row = await db.prepare('SELECT 1 AS found FROM crm_customers WHERE corp_id = ? AND id = ?').bind(corpId, customerId).first();
+    if (!row) throw new CrmRejectedError(404, operation, `No customer ${customerId} in this corp`);
+  }
+
+  return {
+    async find(corpId, query: CustomerQuery) {
+      const where = ['c.corp_id = ?'];
+      const params: unknown[] = [corpId];
+      const text = query.text?.trim() ?? '';
+      if (text !== '') {
+        const pattern = `%${escapeLike(text)}%`;
+        const alternatives = ["c.name LIKE ? ESCAPE '\\'", "c.company LIKE ? ESCAPE '\\'"];
+        params.push(pattern, pattern);
+        const fragment = mobileFragment(text);
+        if (fragment) {
+          alternatives.push("EXISTS (SELECT 1 FROM crm_customer_mobiles m WHERE m.corp_id = c.corp_id AND m.customer_id = c.id AND m.mobile LIKE ? ESCAPE '\\')");
+          params.push(`%${escapeLike(fragment)}%`);
+        }
+        where.push(`(${alternatives.join(' OR ')})`);
+      }
+      const unionid = query.unionid?.trim() ?? '';
+      if (unionid !== '') {
+        where.push('c.unionid = ?');
+        params.push(unionid);
+      }
+      if (query.mobile !== undefined && query.mobile.trim() !== '') {
+        const mobile = normaliseMobile(query.mobile);
+        if (mobile === '') return [];
+        where.push('EXISTS (SELECT 1 FROM crm_customer_mobiles m WHERE m.corp_id = c.corp_id AND m.customer_id = c.id AND m.mobile = ?)');
+        params.push(mobile);
+      }
+      if (query.ownerUserids !== undefined) {
+        // An empty allow-list is "nobody's", never "no filter": it comes from a scope that owns nothing.
+        if (query.ownerUserids.length === 0) return [];
+        // json_each keeps one bound parameter however many members a manager's scope holds (D1 allows 100).
+        where.push('c.owner_userid IN (SELECT value FROM json_each(?))');
+        params.push(JSON.stringify(query.ownerUserids));
+      }
+      params.push(clampLimit(query.limit));
+      const { results } = await db
+        .prepare(`SELECT c.* FROM crm_customers c WHERE ${where.join(' AND ')} ORDER BY c.updated_at DESC, c.id LIMIT ?`)
+        .bind(...params)
+        .all<CustomerRow>();
+      return results.map(toCustomer);
+    },
+
+    get(corpId, id) {
+      return getRow(corpId, id);
+    },
+
+    async getMany(corpId, ids) {
+      const unique = [...new Set(ids)];
+      if (unique.length === 0) return [];
+      const { results } = await db
+        .prepare('SELECT * FROM crm_customers WHERE corp_id = ? AND id IN (SELECT value FROM json_each(?))')
+        .bind(corpId, JSON.stringify(unique))
+        .all<CustomerRow>();
+      const byId = new Map(results.map((row) => [row.id, toCustomer(row)]));
+      return unique.flatMap((id) => byId.get(id) ?? []);
+    },
+
+    async create(draft, context: WriteContext) {
+      const op = 'create customer';
+      const fields = checkDraft(draft);
+      const at = now();
+      const id = `cus_${randomHex(16)}`;
+      const nonce = crypto.randomUUID();
+      const hash = await requestHash({ op: 'create', fields });
+      const { corpId, idempotencyKey: key } = context;
+      const results = await db.batch([
+        db
+          .prepare(
+            `INSERT INTO crm_idempotency (corp_id, key, operation, request_hash, request_id, result_id, created_at)
+             VALUES (?1, ?2, 'create', ?4, ?3, ?5, ?6) ON CONFLICT (corp_id, key) DO NOTHING`,
+          )
+          .bind(corpId, key, nonce, hash, id, at),
+        db
+          .prepare(
+            `INSERT INTO crm_customers (corp_id, id, name, company, stage, owner_userid, mobiles, unionid, tags, custom_fields, version, created_at, updated_at)
+             SELECT ?1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?13 WHERE ${GUARD}`,
+          )
+          .bind(
+            corpId,
+            key,
+            nonce,
+            id,
+            fields.name,
+            fields.company,
+            fields.stage,
+            fields.ownerUserid,
+            JSON.stringify(fields.mobiles),
+            fields.unionid,
+            JSON.stringify(fields.tags),
+            JSON.stringify(fields.customFields),
+            at,
+          ),
+        db
+          .prepare(`INSERT INTO crm_customer_mobiles (corp_id, mobile, customer_id) SELECT ?1, value, ?4 FROM json_each(?5) WHERE ${GUARD}`)
+          .bind(corpId, key, nonce, id, normalisedMobiles(fields.mobiles)),
+        db
+          .prepare(
+            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, summary)
+             SELECT ?1, ?4, ?5, 'customer_created', ?6, ?7, ?8 WHERE ${GUARD}`,
+          )
+          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, `Created ${fields.name}`),
+        db.prepare(READ_KEY).bind(corpId, key),
+      ]);
+      const record = results[4]?.results[0] as IdempotencyRow | undefined;
+      if (!record) throw new Error('crm_idempotency row missing after insert');
+      if (record.request_id === nonce) return { id, ...fields, version: 1, createdAt: at, updatedAt: at };
+      if (record.operation !== 'create' || record.request_hash !== hash) throw reused(op, key);
+      const first = await getRow(corpId, record.result_id);
+      if (!first) throw new Error(`customer ${record.result_id} of idempotency key is missing`);
+      return first;
+    },
+
+    async update(id, expectedVersion, patch, context): Promise<UpdateResult> {
+      const op = 'update customer';
+      const clean = checkPatch(patch);
+      const at = now();
+      const nonce = crypto.randomUUID();
+      const hash = await requestHash({ op: 'update', id, expectedVersion, patch: clean });
+      const { corpId, idempotencyKey: key } = context;
+      const fields = PATCH_FIELDS.filter((field) => clean[field] !== undefined);
+      const sets = fields.map((field, i) => `${COLUMNS[field]} = ?${i + 7}`);
+      const statements = [
+        // Recorded only if the version still matches, in the same transaction as the guarded UPDATE.
+        db
+          .prepare(
+            `INSERT INTO crm_idempotency (corp_id, key, operation, request_hash, request_id, result_id, created_at)
+             SELECT ?1, ?2, 'update', ?4, ?3, ?5, ?6
+             WHERE EXISTS (SELECT 1 FROM crm_customers WHERE corp_id = ?1 AND id = ?5 AND version = ?7)
+             ON CONFLICT (corp_id, key) DO NOTHING`,
+          )
+          .bind(corpId, key, nonce, hash, id, at, expectedVersion),
+        db
+          .prepare(
+            `UPDATE crm_customers SET ${sets.join(', ')}, version = version + 1, updated_at = ?6
+             WHERE corp_id = ?1 AND id = ?5 AND version = ?${fields.length + 7} AND ${GUARD} RETURNING *`,
+          )
+          .bind(corpId, key, nonce, hash, id, at, ...fields.map((field) => columnValue(clean, field)), expectedVersion),
+      ];
+      if (clean.mobiles !== undefined) {
+        statements.push(
+          db.prepare(`DELETE FROM crm_customer_mobiles WHERE corp_id = ?1 AND customer_id = ?4 AND ${GUARD}`).bind(corpId, key, nonce, id),
+          db
+            .prepare(`INSERT INTO crm_customer_mobiles (corp_id, mobile, customer_id) SELECT ?1, value, ?4 FROM json_each(?5) WHERE ${GUARD}`)
+            .bind(corpId, key, nonce, id, normalisedMobiles(clean.mobiles)),
+        );
+      }
+      statements.push(
+        db
+          .prepare(
+            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, summary)
+             SELECT ?1, ?4, ?5, 'customer_edited', ?6, ?7, ?8 WHERE ${GUARD}`,
+          )
+          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, editSummary(clean)),
+        db.prepare(READ_KEY).bind(corpId, key),
+        db.prepare('SELECT * FROM crm_customers WHERE corp_id = ? AND id = ?').bind(corpId, id),
+      );
+      const results = await db.batch(statements);
+      const updated = results[1]?.results[0] as CustomerRow | undefined;
+      const record = results[results.length - 2]?.results[0] as IdempotencyRow | undefined;
+      const currentRow = results[results.length - 1]?.results[0] as CustomerRow | undefined;
+      if (updated && record?.request_id === nonce) return { ok: true, customer: toCustomer(updated) };
+      if (record) {
+        // A retry of an update that already applied: the answer is success, not a conflict with itself.
+        if (record.operation !== 'update' || record.request_hash !== hash) throw reused(op, key);
+        if (currentRow) return { ok: true, customer: toCustomer(currentRow) };
+      }
+      if (!currentRow) return { ok: false, reason: 'not_found' };
+      return { ok: false, reason: 'version_conflict', current: toCustomer(currentRow) };
+    },
+
+    async listNotes(corpId, customerId) {
+      await requireCustomer('list notes', corpId, customerId);
+      const { results } = await db
+        .prepare('SELECT * FROM crm_notes WHERE corp_id = ? AND customer_id = ? ORDER BY created_at DESC, rowid DESC')
+        .bind(corpId, customerId)
+        .all<NoteRow>();
+      return results.map(toNote);
+    },
+
+    async addNote(customerId, body, context) {
+      const op = 'add note';
+      const text = checkText(op, 'body', body, MAX_NOTE, false);
+      const at = now();
+      const id = `note_${randomHex(16)}`;
+      const nonce = crypto.randomUUID();
+      const hash = await requestHash({ op: 'note', customerId, body: text });
+      const { corpId, idempotencyKey: key } = context;
+      const results = await db.batch([
+        db
+          .prepare(
+            `INSERT INTO crm_idempotency (corp_id, key, operation, request_hash, request_id, result_id, created_at)
+             SELECT ?1, ?2, 'note', ?4, ?3, ?5, ?6
+             WHERE EXISTS (SELECT 1 FROM crm_customers WHERE corp_id = ?1 AND id = ?7)
+             ON CONFLICT (corp_id, key) DO NOTHING`,
+          )
+          .bind(corpId, key, nonce, hash, id, at, customerId),
+        db
+          .prepare(`INSERT INTO crm_notes (corp_id, id, customer_id, body, author_userid, created_at) SELECT ?1, ?4, ?5, ?6, ?7, ?8 WHERE ${GUARD}`)
+          .bind(corpId, key, nonce, id, customerId, text, context.actor, at),
+        db
+          .prepare(
+            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, summary)
+             SELECT ?1, ?4, ?5, 'note', ?6, ?7, ?8 WHERE ${GUARD}`,
+          )
+          .bind(corpId, key, nonce, `his_${randomHex(12)}`, customerId, at, context.actor, noteSummary(text)),
+        db.prepare(READ_KEY).bind(corpId, key),
+      ]);
+      const record = results[3]?.results[0] as IdempotencyRow | undefined;
+      if (!record) throw new CrmRejectedError(404, op, `No customer ${customerId} in this corp`);
+      if (record.request_id === nonce) return { id, customerId, body: text, authorUserid: context.actor, createdAt: at };
+      if (record.operation !== 'note' || record.request_hash !== hash) throw reused(op, key);
+      const first = await db.prepare('SELECT * FROM crm_notes WHERE corp_id = ? AND id = ?').bind(corpId, record.result_id).first<NoteRow>();
+      if (!first) throw new Error(`note ${record.result_id} of idempotency key is missing`);
+      return toNote(first);
+    },
+
+    async history(corpId, customerId) {
+      await requireCustomer('read history', corpId, customerId);
+      const { results } = await db
+        .prepare('SELECT * FROM crm_history WHERE corp_id = ? AND customer_id = ? ORDER BY at DESC, seq DESC')
+        .bind(corpId, customerId)
+        .all<HistoryRow>();
+      return results.map(toHistory);
+    },
+  };
+}
