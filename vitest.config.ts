@@ -12,7 +12,7 @@ export default defineConfig(async () => {
     test: {
       reporters: ['default', './test/totals-reporter.ts'],
       // The worker logs a JSON line per decision; show them only for tests that fail.
-      silent: 'passed-only',
+      silent: 'passed-only' as const,
       projects: [
         {
           plugins: [

@@ -1,0 +1,103 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { clampLimit, createBuiltinCrm, escapeLike, mobileFragment, normaliseMobile } from '../../worker/crm/builtin.ts';
+import { crmContract, newCorpId, writeContext } from './crm-contract.ts';
+
+crmContract('builtin', () => createBuiltinCrm(env.DB));
+
+/** A clock that moves 1 s per reading, so "newest first" never rests on ties. */
+function steppingClock(start = 1_750_000_000_000): () => number {
+  let at = start;
+  return () => (at += 1_000);
+}
+
+describe('normaliseMobile', () => {
+  it.each([
+    ['13800138000', '13800138000'],
+    ['138 0013 8000', '13800138000'],
+    ['138-0013-8000', '13800138000'],
+    ['+86 138 0013 8000', '13800138000'],
+    ['+8613800138000', '13800138000'],
+    ['008613800138000', '13800138000'],
+    ['8613800138000', '13800138000'],
+    ['+86 10 6552 9988', '1065529988'],
+    ['861234', '861234'],
+    ['+1 (415) 555-0100', '14155550100'],
+    ['n/a', ''],
+  ])('reads %s as %s', (raw, digits) => {
+    expect(normaliseMobile(raw)).toBe(digits);
+  });
+
+  it('treats text as a phone fragment only when it is digits and separators with at least 4 digits', () => {
+    expect(mobileFragment('0013 8000')).toBe('00138000');
+    expect(mobileFragment('+86 1380')).toBe('1380');
+    expect(mobileFragment('+86 138')).toBeUndefined();
+    expect(mobileFragment('138')).toBeUndefined();
+    expect(mobileFragment('Acme 1380')).toBeUndefined();
+  });
+
+  it('escapes LIKE wildcards and the escape character itself', () => {
+    expect(escapeLike('50%_off\\')).toBe('50\\%\\_off\\\\');
+  });
+
+  it('clamps limits to 1..100 with 20 by default', () => {
+    expect([clampLimit(undefined), clampLimit(0), clampLimit(-5), clampLimit(7.9), clampLimit(101), clampLimit(Number.NaN)]).toEqual([20, 1, 1, 7, 100, 20]);
+  });
+});
+
+describe('createBuiltinCrm in D1', () => {
+  it('stamps records with the injected clock and finds the newest change first', async () => {
+    const crm = createBuiltinCrm(env.DB, steppingClock());
+    const corpId = newCorpId();
+    const older = await crm.create({ name: 'Older' }, writeContext(corpId));
+    const newer = await crm.create({ name: 'Newer' }, writeContext(corpId));
+    expect(newer.createdAt - older.createdAt).toBe(1_000);
+    expect((await crm.find(corpId, {})).map((c) => c.name)).toEqual(['Newer', 'Older']);
+    const edited = await crm.update(older.id, 1, { company: 'Moved up' }, writeContext(corpId));
+    expect(edited.ok && edited.customer.updatedAt).toBe(newer.createdAt + 1_000);
+    expect((await crm.find(corpId, {})).map((c) => c.name)).toEqual(['Older', 'Newer']);
+  });
+
+  it('loses to a writer that changed the row after it was read, because the update is conditional', async () => {
+    const crm = createBuiltinCrm(env.DB);
+    const corpId = newCorpId();
+    const customer = await crm.create({ name: 'Read at v1' }, writeContext(corpId));
+    // Another writer between our read and our write: only a WHERE version = ? update notices.
+    await env.DB.prepare("UPDATE crm_customers SET name = 'Other writer', version = 2 WHERE corp_id = ? AND id = ?").bind(corpId, customer.id).run();
+    const result = await crm.update(customer.id, 1, { name: 'Ours' }, writeContext(corpId, 'late'));
+    expect(result).toMatchObject({ ok: false, reason: 'version_conflict', current: { name: 'Other writer', version: 2 } });
+    const key = await env.DB.prepare('SELECT key FROM crm_idempotency WHERE corp_id = ? AND key = ?').bind(corpId, 'late').first();
+    expect(key).toBeNull();
+    // The refused attempt bound nothing, so the member's retry at the version they now see applies.
+    const retried = await crm.update(customer.id, 2, { name: 'Ours' }, writeContext(corpId, 'late'));
+    expect(retried).toMatchObject({ ok: true, customer: { name: 'Ours', version: 3 } });
+  });
+
+  it('writes the customer, its mobiles, its history and its key in one batch, once', async () => {
+    const crm = createBuiltinCrm(env.DB);
+    const corpId = newCorpId();
+    const context = writeContext(corpId, 'batch');
+    const customer = await crm.create({ name: 'Counted', mobiles: ['+86 138 0013 8000', '13800138000', '010-1234'] }, context);
+    await crm.create({ name: 'Counted', mobiles: ['+86 138 0013 8000', '13800138000', '010-1234'] }, context);
+    const count = async (table: string) =>
+      (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE corp_id = ?`).bind(corpId).first<{ n: number }>())?.n;
+    expect(await count('crm_customers')).toBe(1);
+    expect(await count('crm_history')).toBe(1);
+    expect(await count('crm_idempotency')).toBe(1);
+    const { results } = await env.DB.prepare('SELECT mobile FROM crm_customer_mobiles WHERE corp_id = ? AND customer_id = ? ORDER BY mobile')
+      .bind(corpId, customer.id)
+      .all<{ mobile: string }>();
+    expect(results.map((r) => r.mobile)).toEqual(['0101234', '13800138000']);
+  });
+
+  it('keeps an over-long note out of the history summary but whole in the note', async () => {
+    const crm = createBuiltinCrm(env.DB);
+    const corpId = newCorpId();
+    const customer = await crm.create({ name: 'Verbose' }, writeContext(corpId));
+    const body = 'x'.repeat(500);
+    const note = await crm.addNote(customer.id, body, writeContext(corpId));
+    expect(note.body).toBe(body);
+    const [item] = await crm.history(corpId, customer.id);
+    expect(item?.summary.length).toBeLessThanOrEqual(140);
+  });
+});
