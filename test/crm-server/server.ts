@@ -4,7 +4,6 @@
  * Request/Response adapter (no server dependency). A "dropped" answer destroys the socket, which
  * is what a crashed CRM or a cut connection looks like to the worker.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCrmApp, DROP_HEADER } from './app.ts';
@@ -49,7 +48,7 @@ async function serve(handler: (request: Request) => Response | Promise<Response>
 }
 
 export async function startCrmServer(options: { port?: number; token?: string } = {}): Promise<RunningCrmServer> {
-  const token = options.token ?? `crm-test-${randomBytes(18).toString('base64url')}`;
+  const token = options.token ?? `crm-test-${[...crypto.getRandomValues(new Uint8Array(18))].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
   const { app } = createCrmApp({ token });
   let origin = '';
   const server = createServer((req, res) => {
