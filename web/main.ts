@@ -1,6 +1,28 @@
+/**
+ * @module
+ * Starts the JS-SDK registration and the session check before Vue renders anything (the
+ * config + agentConfig + context chain is slow on Android: reference §9), then mounts.
+ */
+import { createPinia, setActivePinia } from 'pinia';
 import { createApp } from 'vue';
-import { createPinia } from 'pinia';
 import App from './App.vue';
+import { locale, setLocale } from './i18n/index.ts';
+import { startRouter } from './router.ts';
+import { useContextStore } from './stores/context.ts';
+import { loadWw } from './wecom/index.ts';
 import './style.css';
 
-createApp(App).use(createPinia()).mount('#app');
+const pinia = createPinia();
+setActivePinia(pinia);
+startRouter();
+setLocale(locale.value);
+
+const context = useContextStore();
+void context.boot(loadWw());
+
+// The sidebar stays open while the member switches chats or even accounts in the client.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') void context.refresh();
+});
+
+createApp(App).use(pinia).mount('#app');

@@ -171,7 +171,7 @@ export function createHttpCrm(options: HttpCrmOptions): Crm {
         if (error.code !== 'crm_unreachable') throw error;
         failure = error;
       }
-      if (attemptNo >= 1) throw failure;
+      if (attemptNo >= 2) throw failure;
     }
   }
 
