@@ -1,5 +1,6 @@
-import { env } from 'cloudflare:test';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { createExecutionContext, env } from 'cloudflare:test';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
 import { demoIds } from '../fixtures/demo-corp.ts';
 import { contactEventXml, postCallback, waitFor } from './callback-helpers.ts';
@@ -332,5 +333,53 @@ describe('reconciliation', () => {
       return body.run.status === 'running' ? undefined : body.run;
     }, 20_000);
     expect(done).toMatchObject({ status: 'succeeded', followsAdded: 0, followsEnded: 1 });
+  });
+});
+
+describe('with the company CRM over HTTP', () => {
+  beforeEach(async () => {
+    await resetContacts();
+    await fetch(`${inject('crmUrl')}/__crm/reset`, { method: 'POST' });
+  });
+
+  function httpCrmApp(baseUrl: string, timeoutMs = 5000) {
+    const app = createApp();
+    const httpEnv = { ...env, CRM: 'http', CRM_BASE_URL: baseUrl, CRM_API_TOKEN: inject('crmToken'), CRM_TIMEOUT_MS: String(timeoutMs) };
+    return (path: string, cookie: string, init: RequestInit = {}) =>
+      Promise.resolve(app.request(`http://127.0.0.1:8787${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie } }, httpEnv, createExecutionContext()));
+  }
+
+  it('creates and binds through the HTTP CRM', async () => {
+    const cookie = await login('wangwu');
+    const call = httpCrmApp(inject('crmUrl'));
+    const created = await call(`/api/contacts/${LIU_YANG}/customer`, cookie, { method: 'POST', body: '{}', headers: { 'idempotency-key': 'http-create-0001' } });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as { customer: CustomerBody };
+    const view = (await (await call(`/api/contacts/${LIU_YANG}`, cookie)).json()) as ContactBody;
+    expect(view.customer?.id).toBe(body.customer.id);
+  });
+
+  it('answers 502 with what failed when the CRM is down, and leaves no binding behind', async () => {
+    const cookie = await login('wangwu');
+    const response = await httpCrmApp(inject('crmDownUrl'))(`/api/contacts/${LIU_YANG}/customer`, cookie, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { error: string; operation: string; message: string };
+    expect(body.error).toBe('crm_unreachable');
+    expect(body.message).toMatch(/CRM/);
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM contact_bindings').first('n')).toBe(0);
+    expect(await touchpointKinds(LIU_YANG)).toEqual([]);
+  });
+
+  it('answers 504 when the CRM is too slow, and leaves no binding behind', async () => {
+    const cookie = await login('wangwu');
+    await fetch(`${inject('crmUrl')}/__crm/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'hang', times: 2, method: 'POST', path: '/v1/customers', phase: 'before', delayMs: 2000 }),
+    });
+    const response = await httpCrmApp(inject('crmUrl'), 300)(`/api/contacts/${LIU_YANG}/customer`, cookie, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: 'crm_timeout' });
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM contact_bindings').first('n')).toBe(0);
   });
 });
