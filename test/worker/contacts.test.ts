@@ -35,7 +35,7 @@ const crm = () => createBuiltinCrm(env.DB);
 async function resetContacts() {
   await resetIdentity();
   await env.DB.batch(
-    ['contact_bindings', 'contact_follows', 'touchpoints', 'reconcile_runs', 'events', 'crm_customer_mobiles', 'crm_notes', 'crm_history', 'crm_idempotency', 'crm_customers'].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
+    ['contact_bindings', 'contact_follows', 'touchpoints', 'events', 'crm_customer_mobiles', 'crm_notes', 'crm_history', 'crm_idempotency', 'crm_customers'].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
   );
   for (const id of Object.values(demoIds.externalUserIds)) await env.KV.delete(`contact:${corpId}:${id}`);
 }

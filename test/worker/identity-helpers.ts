@@ -73,7 +73,7 @@ export async function resetIdentity(): Promise<void> {
     env.DB.prepare('DELETE FROM user_departments'),
     env.DB.prepare('DELETE FROM users'),
     env.DB.prepare('DELETE FROM departments'),
-    env.DB.prepare('DELETE FROM org_syncs'),
+    env.DB.prepare('DELETE FROM job_runs'),
   ]);
   await simulator('/__sim/reset', {});
 }

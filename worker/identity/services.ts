@@ -15,8 +15,8 @@ export async function startOrgSync(
   trigger: OrgSyncRun['trigger'],
   startedBy: string | null,
 ): Promise<{ run: OrgSyncRun; alreadyRunning: boolean; finished: Promise<OrgSyncRun> | undefined }> {
-  const syncLog = createOrgSyncLog(env.DB);
-  const { run, alreadyRunning } = await syncLog.start(app, trigger, startedBy, Date.now());
+  const syncLog = createOrgSyncLog(env.DB, app);
+  const { run, alreadyRunning } = await syncLog.start(trigger, startedBy, Date.now());
   if (alreadyRunning) return { run, alreadyRunning, finished: undefined };
   const finished = runOrgSync(
     { ...run },

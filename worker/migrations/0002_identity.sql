@@ -52,25 +52,25 @@ CREATE TABLE user_roles (
   PRIMARY KEY (user_id, role)
 );
 
--- One row per org sync run; progress is updated while it runs so an admin can watch it.
-CREATE TABLE org_syncs (
+-- Long-running admin jobs (org sync, reconciliation): one row per run, updated while it runs.
+CREATE TABLE job_runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   corp_id TEXT NOT NULL,
   agent_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('org_sync', 'reconcile')),
   trigger TEXT NOT NULL CHECK (trigger IN ('manual', 'scheduled')),
   started_by TEXT,
   status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'failed')),
-  phase TEXT NOT NULL DEFAULT 'departments',
+  phase TEXT NOT NULL DEFAULT 'starting',
   done INTEGER NOT NULL DEFAULT 0,
   total INTEGER NOT NULL DEFAULT 0,
-  created INTEGER NOT NULL DEFAULT 0,
-  updated INTEGER NOT NULL DEFAULT 0,
-  deactivated INTEGER NOT NULL DEFAULT 0,
+  -- JSON object of the job's counters, e.g. { "created": 3, "deactivated": 1 }
+  counts TEXT NOT NULL DEFAULT '{}',
   failed INTEGER NOT NULL DEFAULT 0,
-  -- JSON array of { userid | departmentId, reason }
+  -- JSON array of { subject, reason }
   failures TEXT NOT NULL DEFAULT '[]',
   error TEXT,
   started_at INTEGER NOT NULL,
   finished_at INTEGER
 );
-CREATE INDEX org_syncs_recent ON org_syncs (corp_id, agent_id, id DESC);
+CREATE INDEX job_runs_recent ON job_runs (corp_id, agent_id, kind, id DESC);

@@ -39,26 +39,3 @@ CREATE TABLE touchpoints (
 );
 CREATE INDEX touchpoints_contact ON touchpoints (corp_id, external_userid, at DESC);
 CREATE INDEX touchpoints_customer ON touchpoints (corp_id, customer_id, at DESC);
-
--- One row per reconciliation run (scheduled or started by an admin), updated as it goes.
-CREATE TABLE reconcile_runs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  corp_id TEXT NOT NULL,
-  agent_id TEXT NOT NULL,
-  trigger TEXT NOT NULL CHECK (trigger IN ('manual', 'scheduled')),
-  started_by TEXT,
-  status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'failed')),
-  phase TEXT NOT NULL DEFAULT 'members',
-  done INTEGER NOT NULL DEFAULT 0,
-  total INTEGER NOT NULL DEFAULT 0,
-  follows_added INTEGER NOT NULL DEFAULT 0,
-  follows_ended INTEGER NOT NULL DEFAULT 0,
-  bindings_added INTEGER NOT NULL DEFAULT 0,
-  customers_created INTEGER NOT NULL DEFAULT 0,
-  failed INTEGER NOT NULL DEFAULT 0,
-  failures TEXT NOT NULL DEFAULT '[]',
-  error TEXT,
-  started_at INTEGER NOT NULL,
-  finished_at INTEGER
-);
-CREATE INDEX reconcile_runs_recent ON reconcile_runs (corp_id, agent_id, id DESC);

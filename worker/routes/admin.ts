@@ -4,10 +4,10 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
-import { findApp } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { startReconcile } from '../contacts/jobs.ts';
 import { createReconcileLog } from '../contacts/reconcile.ts';
+import { runView } from '../jobs/runs.ts';
 import { createEventStore } from '../events/store.ts';
 import { requireRole } from '../identity/guard.ts';
 import { createOrgSyncLog } from '../identity/org-sync.ts';
@@ -26,8 +26,8 @@ export const admin = new Hono<AppEnv>()
 
   .get('/users', async (c) => {
     const users = await createUserRepo(c.env.DB).list(c.var.session.corpId);
-    const latestSync = await createOrgSyncLog(c.env.DB).latest(c.var.session.corpId, c.var.session.agentId);
-    return c.json({ users, roles: ROLES, latestSync: latestSync ?? null });
+    const latestSync = await createOrgSyncLog(c.env.DB, c.var.services.app).latest();
+    return c.json({ users, roles: ROLES, latestSync: latestSync ? runView(latestSync) : null });
   })
 
   .put('/users/:id/roles', async (c) => {
@@ -55,41 +55,39 @@ export const admin = new Hono<AppEnv>()
   })
 
   .post('/org-sync', async (c) => {
-    const app = findApp(c.var.config, c.var.session.corpId, c.var.session.agentId);
-    if (!app) throw new AppError(409, 'conflict', 'The app of this session is no longer configured');
-    const started = await startOrgSync(c.env, c.var.config, app, 'manual', c.var.user.wecomUserId);
+    const started = await startOrgSync(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId);
     if (started.finished) c.executionCtx.waitUntil(started.finished);
-    return c.json({ run: started.run, alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
+    return c.json({ run: runView(started.run), alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
   })
 
   .get('/org-sync/latest', async (c) => {
-    const run = await createOrgSyncLog(c.env.DB).latest(c.var.session.corpId, c.var.session.agentId);
-    return c.json({ run: run ?? null });
+    const run = await createOrgSyncLog(c.env.DB, c.var.services.app).latest();
+    return c.json({ run: run ? runView(run) : null });
   })
 
   .get('/org-sync/:id', async (c) => {
     const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
-    const run = await createOrgSyncLog(c.env.DB).get(c.var.session.corpId, id);
+    const run = await createOrgSyncLog(c.env.DB, c.var.services.app).get(id);
     if (!run) throw new AppError(404, 'not_found', `No org sync ${id}`);
-    return c.json({ run });
+    return c.json({ run: runView(run) });
   })
 
   .post('/reconcile', async (c) => {
     const started = await startReconcile(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId);
     if (started.finished) c.executionCtx.waitUntil(started.finished);
-    return c.json({ run: started.run, alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
+    return c.json({ run: runView(started.run), alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
   })
 
   .get('/reconcile/latest', async (c) => {
     const run = await createReconcileLog(c.env.DB, c.var.services.app).latest();
-    return c.json({ run: run ?? null });
+    return c.json({ run: run ? runView(run) : null });
   })
 
   .get('/reconcile/:id', async (c) => {
     const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
     const run = await createReconcileLog(c.env.DB, c.var.services.app).get(id);
     if (!run) throw new AppError(404, 'not_found', `No reconciliation ${id}`);
-    return c.json({ run });
+    return c.json({ run: runView(run) });
   })
 
   .get('/events', async (c) => {

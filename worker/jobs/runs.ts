@@ -1,0 +1,154 @@
+/**
+ * @module
+ * Long-running admin jobs (org sync, reconciliation) as rows in `job_runs`, updated while they
+ * run so an admin can watch progress, and finished with counts and the reason for every failure:
+ * a job that only says "running in the background" and never reports is what users of other
+ * products complain about most.
+ */
+import type { WeComApp } from '../env.ts';
+import { log } from '../log.ts';
+import { WeComFailure } from '../wecom/errors.ts';
+
+export type JobKind = 'org_sync' | 'reconcile';
+
+export interface JobFailure {
+  subject: string;
+  reason: string;
+}
+
+export interface JobRun<Counts extends Record<string, number>> {
+  id: number;
+  kind: JobKind;
+  trigger: 'manual' | 'scheduled';
+  startedBy: string | null;
+  status: 'running' | 'succeeded' | 'failed';
+  phase: string;
+  done: number;
+  total: number;
+  counts: Counts;
+  failed: number;
+  failures: JobFailure[];
+  error: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+interface RunRow {
+  id: number;
+  kind: JobKind;
+  trigger: 'manual' | 'scheduled';
+  started_by: string | null;
+  status: JobRun<Record<string, number>>['status'];
+  phase: string;
+  done: number;
+  total: number;
+  counts: string;
+  failed: number;
+  failures: string;
+  error: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+/** A run that has not finished after this long died with its isolate; a new one may start. */
+const STALE_RUN_MS = 30 * 60 * 1000;
+/** Enough reasons to act on; the count says how many there were. */
+const MAX_FAILURES_KEPT = 200;
+
+export function reasonOf(error: unknown): string {
+  if (error instanceof WeComFailure) return `${error.code}: ${error.message}. ${error.hint}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createRunLog<Counts extends Record<string, number>>(db: D1Database, kind: JobKind, app: Pick<WeComApp, 'corpId' | 'agentId'>, zero: Counts) {
+  const fromRow = (row: RunRow): JobRun<Counts> => ({
+    id: row.id,
+    kind: row.kind,
+    trigger: row.trigger,
+    startedBy: row.started_by,
+    status: row.status,
+    phase: row.phase,
+    done: row.done,
+    total: row.total,
+    counts: { ...zero, ...(JSON.parse(row.counts) as Partial<Counts>) },
+    failed: row.failed,
+    failures: JSON.parse(row.failures) as JobFailure[],
+    error: row.error,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  });
+  const scope = 'corp_id = ?1 AND agent_id = ?2 AND kind = ?3';
+
+  return {
+    async start(trigger: JobRun<Counts>['trigger'], startedBy: string | null, now: number): Promise<{ run: JobRun<Counts>; alreadyRunning: boolean }> {
+      const running = await db
+        .prepare(`SELECT * FROM job_runs WHERE ${scope} AND status = 'running' AND started_at > ?4 ORDER BY id DESC LIMIT 1`)
+        .bind(app.corpId, app.agentId, kind, now - STALE_RUN_MS)
+        .first<RunRow>();
+      if (running) return { run: fromRow(running), alreadyRunning: true };
+      await db
+        .prepare(`UPDATE job_runs SET status = 'failed', error = 'stopped without reporting (the worker was restarted)', finished_at = ?4 WHERE ${scope} AND status = 'running'`)
+        .bind(app.corpId, app.agentId, kind, now)
+        .run();
+      const row = await db
+        .prepare('INSERT INTO job_runs (corp_id, agent_id, kind, trigger, started_by, counts, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING *')
+        .bind(app.corpId, app.agentId, kind, trigger, startedBy, JSON.stringify(zero), now)
+        .first<RunRow>();
+      if (!row) throw new Error('job run insert returned no row');
+      return { run: fromRow(row), alreadyRunning: false };
+    },
+
+    async get(id: number): Promise<JobRun<Counts> | undefined> {
+      const row = await db.prepare(`SELECT * FROM job_runs WHERE ${scope} AND id = ?4`).bind(app.corpId, app.agentId, kind, id).first<RunRow>();
+      return row ? fromRow(row) : undefined;
+    },
+
+    async latest(): Promise<JobRun<Counts> | undefined> {
+      const row = await db.prepare(`SELECT * FROM job_runs WHERE ${scope} ORDER BY id DESC LIMIT 1`).bind(app.corpId, app.agentId, kind).first<RunRow>();
+      return row ? fromRow(row) : undefined;
+    },
+
+    async save(run: JobRun<Counts>): Promise<void> {
+      await db
+        .prepare('UPDATE job_runs SET status = ?2, phase = ?3, done = ?4, total = ?5, counts = ?6, failed = ?7, failures = ?8, error = ?9, finished_at = ?10 WHERE id = ?1')
+        .bind(run.id, run.status, run.phase, run.done, run.total, JSON.stringify(run.counts), run.failed, JSON.stringify(run.failures.slice(0, MAX_FAILURES_KEPT)), run.error, run.finishedAt)
+        .run();
+    },
+  };
+}
+
+export type RunLog<Counts extends Record<string, number>> = ReturnType<typeof createRunLog<Counts>>;
+
+/** Records a failure of one item; the job goes on with the others. */
+export function recordFailure(run: JobRun<Record<string, number>>, subject: string, error: unknown): void {
+  run.failed += 1;
+  run.failures.push({ subject, reason: reasonOf(error) });
+}
+
+/** Runs `body` to the end and records the outcome on the run; never throws. */
+export async function completeRun<Counts extends Record<string, number>>(
+  run: JobRun<Counts>,
+  runs: RunLog<Counts>,
+  app: Pick<WeComApp, 'corpId'>,
+  body: () => Promise<void>,
+  now: () => number = Date.now,
+): Promise<JobRun<Counts>> {
+  try {
+    await body();
+    run.status = 'succeeded';
+    run.phase = 'done';
+  } catch (error) {
+    run.status = 'failed';
+    run.error = reasonOf(error);
+  }
+  run.finishedAt = now();
+  await runs.save(run).catch((error: unknown) => log('error', 'job.save_failed', { kind: run.kind, id: run.id, message: String(error) }));
+  log(run.status === 'succeeded' ? 'info' : 'error', 'job.finished', { kind: run.kind, corpId: app.corpId, id: run.id, status: run.status, failed: run.failed, ...run.counts });
+  return run;
+}
+
+/** The wire shape: counts beside the run's other fields. */
+export function runView<Counts extends Record<string, number>>(run: JobRun<Counts>) {
+  const { counts, ...rest } = run;
+  return { ...rest, ...counts };
+}
