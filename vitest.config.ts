@@ -58,6 +58,7 @@ export default defineConfig(async () => {
             environment: 'node',
           },
         },
+        { test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], environment: 'node', testTimeout: 120_000 } },
         {
           test: {
             name: 'e2e',

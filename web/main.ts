@@ -18,6 +18,7 @@ startRouter();
 setLocale(locale.value);
 
 const context = useContextStore();
+// With the real SDK this sends the signatures and /api/me requests before Vue mounts below.
 void context.boot(loadWw());
 
 // The sidebar stays open while the member switches chats or even accounts in the client.

@@ -44,7 +44,8 @@ export function problemFromApiError(error: ApiError): Problem {
   if (error.status === 401) return { ...base, kind: 'session_expired' };
   if (error.errcode === NOT_A_CONTACT) return { ...base, kind: 'not_your_contact' };
   if (error.code.startsWith('crm_') && (error.status === 502 || error.status === 504)) return { ...base, kind: 'crm_unreachable' };
-  if (error.status === 403) return { ...base, kind: 'not_your_contact' };
+  // 403 `forbidden` is the role (a viewer writing); other 403s are scope: not yours to see.
+  if (error.status === 403) return { ...base, kind: error.code === 'forbidden' ? 'forbidden' : 'not_your_contact' };
   if (error.status === 404) return { ...base, kind: 'not_found' };
   if (error.status === 0) return { ...base, kind: 'network' };
   if (error.errcode !== undefined) return { ...base, kind: 'wecom_failed' };

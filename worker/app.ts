@@ -17,6 +17,8 @@ import { callback } from './routes/callback.ts';
 import { chats } from './routes/chats.ts';
 import { contacts } from './routes/contacts.ts';
 import { customersRoute } from './routes/customers.ts';
+import { diagnostics } from './routes/diagnostics.ts';
+import { domainVerify } from './routes/domain-verify.ts';
 import { health } from './routes/health.ts';
 import { jssdk } from './routes/jssdk.ts';
 import { me } from './routes/me.ts';
@@ -53,6 +55,7 @@ export function createApp() {
     await next();
   });
 
+  app.route('/', domainVerify);
   app.route('/wecom/callback', callback);
   app.route('/auth', auth);
 
@@ -67,6 +70,7 @@ export function createApp() {
   app.route('/api/contacts', contacts);
   app.route('/api/customers', customersRoute);
   app.route('/api/chats', chats);
+  app.route('/api/admin/diagnostics', diagnostics);
   app.route('/api/admin', admin);
 
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));

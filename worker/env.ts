@@ -36,6 +36,8 @@ export interface Env {
   AUTO_CREATE_CUSTOMERS?: string;
   /** Optional shared secret sent as `X-Proxy-Token` on every WeCom call, so the fixed-IP egress proxy serves only this worker. */
   WECOM_API_PROXY_TOKEN?: string;
+  /** WeCom's trusted-domain check files, `WW_verify_<code>.txt:<content>`, comma-separated: served at the site root. */
+  WECOM_DOMAIN_VERIFY?: string;
   /** Where customers live: `builtin` (default, D1) or `http` (the company's own CRM, docs/crm-openapi.yaml). */
   CRM?: string;
   /** With `CRM=http`: the base URL the contract's `/v1/...` paths are appended to. */
@@ -70,6 +72,8 @@ export interface Config {
   autoCreateCustomers: boolean;
   /** `WECOM_API_PROXY_TOKEN`, when set. */
   apiProxyToken?: string;
+  /** `WECOM_DOMAIN_VERIFY`: file name (`WW_verify_….txt`) → the content WeCom expects in it. */
+  domainVerifyFiles: ReadonlyMap<string, string>;
   /** `CRM` and, for `http`, its URL, token and per-attempt timeout. */
   crm: CrmConfig;
 }
@@ -198,6 +202,26 @@ function readOrigins(value: string | undefined, problems: string[]): string[] {
   return origins;
 }
 
+const DOMAIN_VERIFY_ENTRY = /^(WW_verify_[A-Za-z0-9]+\.txt):(.*)$/s;
+
+/** The files WeCom fetches from the domain root to prove the site is the corp's (可信域名 → 申请校验域名). */
+function readDomainVerify(value: string | undefined, problems: string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const item of readList(value)) {
+    const match = DOMAIN_VERIFY_ENTRY.exec(item);
+    const name = match?.[1];
+    const content = match?.[2]?.trim() ?? '';
+    if (!name || content === '') {
+      // Only the part before the colon is echoed: /healthz shows problems to anyone.
+      problems.push(`WECOM_DOMAIN_VERIFY entry "${(item.split(':')[0] ?? '').slice(0, 40)}" must be WW_verify_<code>.txt:<content>, the file name and text WeCom gives under 可信域名 → 申请校验域名`);
+      continue;
+    }
+    if (files.has(name) && files.get(name) !== content) problems.push(`WECOM_DOMAIN_VERIFY lists ${name} twice with different contents`);
+    files.set(name, content);
+  }
+  return files;
+}
+
 const DEFAULT_CRM_TIMEOUT_MS = 5_000;
 
 function readCrm(env: Env, problems: string[]): CrmConfig {
@@ -243,6 +267,7 @@ export function readConfig(env: Env): ConfigResult {
   const autoCreate = (env.AUTO_CREATE_CUSTOMERS || 'on').toLowerCase();
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(autoCreate)) problems.push('AUTO_CREATE_CUSTOMERS must be on or off');
   const crm = readCrm(env, problems);
+  const domainVerifyFiles = readDomainVerify(env.WECOM_DOMAIN_VERIFY, problems);
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -258,6 +283,7 @@ export function readConfig(env: Env): ConfigResult {
       defaultRole: defaultRole as Config['defaultRole'],
       crm,
       autoCreateCustomers: ['on', 'true', '1'].includes(autoCreate),
+      domainVerifyFiles,
       ...(env.WECOM_API_PROXY_TOKEN ? { apiProxyToken: env.WECOM_API_PROXY_TOKEN } : {}),
     },
   };

@@ -16,6 +16,7 @@ import {
   type DemoFollowUser,
   type DemoMember,
 } from '../fixtures/demo-corp.ts';
+import { jssdkVerifier } from './jssdk.ts';
 
 export interface SimulatorOptions {
   corp?: DemoCorp;
@@ -1132,6 +1133,7 @@ ${visitors}
   // Control API for tests (`/__sim/*`). Refusals here are plain 400s: this is not WeCom.
 
   app.use('/__sim/*', cors());
+  app.route('/__sim/jssdk', jssdkVerifier({ tickets: () => state.tickets, modes: () => state.modes, now }));
 
   const refuse = (c: Ctx, message: string) => c.json({ error: 'bad_request', message }, 400);
 

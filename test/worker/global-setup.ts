@@ -4,6 +4,7 @@
  * 127.0.0.1 and computes independent test vectors, and hands both to the tests through `provide`.
  */
 import type { TestProject } from 'vitest/node';
+import { startProxy } from '../../deploy/egress-proxy/proxy.mjs';
 import { startCrmServer } from '../crm-server/server.ts';
 import { startSimulator } from '../simulator/server.ts';
 import { makeCryptoVectors, type CryptoVectors } from './crypto-vectors.ts';
@@ -13,6 +14,12 @@ export default async function setup(project: TestProject) {
   const sim = await startSimulator();
   project.provide('simulatorUrl', sim.url);
   teardown.push(sim.stop);
+  // The fixed-IP egress proxy (deploy/egress-proxy) in front of the simulator, under its default prefix.
+  const egressToken = `egress-${crypto.randomUUID()}`;
+  const egress = await startProxy({ host: '127.0.0.1', port: 0, upstream: sim.url, prefix: '/wecom', token: egressToken, log: () => {} });
+  project.provide('egressProxyUrl', `${egress.url}${egress.prefix}`);
+  project.provide('egressProxyToken', egressToken);
+  teardown.push(egress.stop);
   const crm = await startCrmServer();
   project.provide('crmUrl', crm.url);
   project.provide('crmToken', crm.token);
@@ -37,5 +44,8 @@ declare module 'vitest' {
     crmToken: string;
     /** Where a CRM server was and is no more: connections are refused. */
     crmDownUrl: string;
+    /** The egress proxy's WECOM_API_BASE (origin plus /wecom), forwarding to the simulator, and its X-Proxy-Token. */
+    egressProxyUrl: string;
+    egressProxyToken: string;
   }
 }

@@ -24,6 +24,8 @@ export interface Customer {
   version: number;
   createdAt: number;
   updatedAt: number;
+  /** False for a summary of a customer outside the reader's scope (phones masked, no tags or fields). */
+  full?: boolean;
 }
 
 /** The fields `PATCH /api/customers/:id` accepts. */
@@ -54,6 +56,8 @@ export interface FollowUser {
   createdAt: number;
   tags: FollowTag[];
   remarkMobiles: string[];
+  /** The company this member noted for the contact. */
+  remarkCorpName?: string;
   addWay: number;
   relationship: 'active' | 'ended';
 }

@@ -109,8 +109,11 @@ export const useContactStore = defineStore('contact', () => {
 
   function applyBinding(id: string, result: { binding: ContactDetail['binding']; customer: Customer }): void {
     if (!detail.value || externalUserId.value !== id) return;
-    detail.value = { ...detail.value, binding: result.binding, customer: result.customer };
+    detail.value = { ...detail.value, binding: result.binding, customer: result.customer, suggestions: [] };
     remember(id, detail.value);
+    // What the member may do with the newly bound customer (edit, notes) is the worker's call:
+    // read the contact again behind the record already on screen.
+    void load(id);
   }
 
   function bind(customerId: string): Promise<boolean> {

@@ -84,15 +84,20 @@ export const useContextStore = defineStore('context', () => {
     }
   }
 
-  async function boot(loadWw: Promise<WwSurface>): Promise<void> {
+  /** Given `ww` itself (not a promise), the signatures and session requests leave before this returns. */
+  async function boot(source: WwSurface | Promise<WwSurface>): Promise<void> {
     phase.value = 'starting';
     const session = useSessionStore();
     let ww: WwSurface;
-    try {
-      ww = await loadWw;
-    } catch (error) {
-      fail(problemFromUnknown(error));
-      return;
+    if (source instanceof Promise) {
+      try {
+        ww = await source;
+      } catch (error) {
+        fail(problemFromUnknown(error));
+        return;
+      }
+    } else {
+      ww = source;
     }
     const wecom = markRaw(createWeComClient(ww));
     client.value = wecom;
@@ -120,7 +125,9 @@ export const useContextStore = defineStore('context', () => {
     try {
       outcome = await registration;
     } catch (error) {
-      fail(problemFromUnknown(error));
+      // The worker would not sign (page origin not allowed, configuration incomplete, unreachable).
+      const problem = problemFromUnknown(error);
+      fail(problem.kind === 'unexpected' ? { ...problem, kind: 'registration_failed' } : problem);
       return;
     }
     if (!outcome.ok) {

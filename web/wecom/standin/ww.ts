@@ -74,7 +74,8 @@ function failure(api: string, reason: string, errCode = -1): WwResult {
 }
 
 export function createStandIn(options: StandInOptions = {}): WwSurface & { status: StandInStatus } {
-  const simulatorUrl = options.simulatorUrl ?? import.meta.env.VITE_WECOM_SIMULATOR_URL ?? 'http://127.0.0.1:8788';
+  // An empty value (a build without the simulator) falls back to the simulator's usual address.
+  const simulatorUrl = options.simulatorUrl ?? (import.meta.env.VITE_WECOM_SIMULATOR_URL || 'http://127.0.0.1:8788');
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const status = reactive<StandInStatus>({ scene: readScene(location.search), registration: 'idle', lastError: '', signerCalls: 0, calls: [] });
   let registered: WwRegisterOptions | undefined;
@@ -208,11 +209,21 @@ export function createStandIn(options: StandInOptions = {}): WwSurface & { statu
       }),
   };
 
-  if (options.toolbar !== false && typeof document !== 'undefined') {
-    const host = document.createElement('div');
-    host.setAttribute('data-wecom-standin', STANDIN_MARKER);
-    document.body.appendChild(host);
-    createApp(SimulatorToolbar, { status }).mount(host);
-  }
+  if (options.toolbar !== false) mountToolbar(status);
   return surface;
+}
+
+/** Whether the page URL plays a chat (`entry`, `contact` or `chat` in the query). */
+export function playsAChat(search: string): boolean {
+  const query = new URLSearchParams(search);
+  return query.has('entry') || query.has('contact') || query.has('chat');
+}
+
+/** The toolbar alone: on a bare URL the page stays a plain browser, and the toolbar opens a chat. */
+export function mountToolbar(status: StandInStatus = reactive({ scene: readScene(location.search), registration: 'idle', lastError: '', signerCalls: 0, calls: [] })): void {
+  if (typeof document === 'undefined') return;
+  const host = document.createElement('div');
+  host.setAttribute('data-wecom-standin', STANDIN_MARKER);
+  document.body.appendChild(host);
+  createApp(SimulatorToolbar, { status }).mount(host);
 }

@@ -1,0 +1,126 @@
+/**
+ * @module
+ * Bench part 4, the sidebar as a member meets it: the JavaScript a first load fetches (the scripts
+ * index.html names in a production build, gzipped), and in Chromium the time from navigation to a
+ * filled contact card, with the API round trips the page makes, through the simulator's stand-in.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Browser, Request } from 'playwright-core';
+import { build } from 'vite';
+import { launchBrowser } from '../test/e2e/browser.ts';
+import { demoIds } from '../test/fixtures/demo-corp.ts';
+import { percentile, type Target } from './bench-product.ts';
+import { root } from './local.ts';
+
+export interface FirstLoadJs {
+  files: Array<{ file: string; bytes: number; gzipBytes: number }>;
+  bytes: number;
+  gzipBytes: number;
+}
+
+/** A production build into a temporary directory; the scripts index.html loads or preloads are the first load. */
+export async function firstLoadJs(): Promise<FirstLoadJs> {
+  const outDir = mkdtempSync(join(tmpdir(), 'sidebar-bench-build-'));
+  try {
+    await build({ configFile: join(root, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    const html = readFileSync(join(outDir, 'index.html'), 'utf8');
+    const names = new Set<string>();
+    for (const match of html.matchAll(/<script[^>]*\bsrc="([^"]+\.js)"/g)) if (match[1]) names.add(match[1]);
+    for (const match of html.matchAll(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+\.js)"/g)) if (match[1]) names.add(match[1]);
+    const files = [...names].map((name) => {
+      const content = readFileSync(join(outDir, name.replace(/^\//, '')));
+      return { file: name, bytes: content.length, gzipBytes: gzipSync(content, { level: 9 }).length };
+    });
+    if (files.length === 0) throw new Error('index.html names no script');
+    return { files, bytes: files.reduce((sum, f) => sum + f.bytes, 0), gzipBytes: files.reduce((sum, f) => sum + f.gzipBytes, 0) };
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+export type SidebarResult =
+  | {
+      measured: true;
+      runs: number;
+      /** From navigation start (the page's own clock) to a contact card showing the contact's name. */
+      cardMs: number[];
+      medianCardMs: number;
+      p90CardMs: number;
+      /** `/api/*` requests each run made, and their paths in the first run. */
+      apiRequests: number[];
+      apiPaths: string[];
+      met: boolean;
+    }
+  | { measured: false; reason: string };
+
+// Desktop WeCom's user agent, as the e2e suite uses it; the SPA decides on it whether it runs inside WeCom.
+const WECOM_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36 wxwork/4.1.20 MicroMessenger/7.0.1 Language/zh';
+const CONTACT = demoIds.externalUserIds.followedByTwo;
+const CONTACT_NAME = '陈静';
+
+export async function benchSidebar(target: Target, runs = 7): Promise<SidebarResult> {
+  let browser: Browser | undefined;
+  try {
+    browser = await launchBrowser();
+    // Log in once through the simulator's OAuth page, then start every run from a cold cache with that session.
+    const login = await browser.newContext({ userAgent: WECOM_UA, locale: 'zh-CN' });
+    const loginPage = await login.newPage();
+    await loginPage.goto(`${target.url}/auth/login?return=/`);
+    await loginPage.locator('a.pick[data-userid="wangwu"]').click({ timeout: 15_000 });
+    await loginPage.waitForURL(`${target.url}/`, { timeout: 15_000 });
+    const storageState = await login.storageState();
+    await login.close();
+
+    const cardMs: number[] = [];
+    const apiRequests: number[] = [];
+    let apiPaths: string[] = [];
+    const pageUrl = `${target.url}/?entry=single_chat_tools&contact=${CONTACT}#/`;
+    for (let run = 0; run < runs; run++) {
+      const context = await browser.newContext({ userAgent: WECOM_UA, locale: 'zh-CN', viewport: { width: 360, height: 720 }, storageState });
+      // The moment the card shows the name, on the page's clock (0 = navigation start).
+      await context.addInitScript(
+        ([name]) => {
+          const flag = window as unknown as { __cardAt?: number };
+          const check = () => {
+            const card = document.querySelector('[data-testid="contact-card"]');
+            if (flag.__cardAt === undefined && card?.textContent?.includes(name ?? '')) flag.__cardAt = performance.now();
+          };
+          new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true });
+        },
+        [CONTACT_NAME],
+      );
+      const page = await context.newPage();
+      const seen: string[] = [];
+      page.on('request', (request: Request) => {
+        const url = new URL(request.url());
+        if (url.origin === target.url && url.pathname.startsWith('/api/')) seen.push(`${request.method()} ${url.pathname}`);
+      });
+      await page.goto(pageUrl);
+      await page.waitForFunction(() => (window as unknown as { __cardAt?: number }).__cardAt !== undefined, undefined, { timeout: 20_000 });
+      // Anything the page still asks for right after the card is part of its first load.
+      await page.waitForTimeout(500);
+      cardMs.push(await page.evaluate(() => (window as unknown as { __cardAt?: number }).__cardAt ?? NaN));
+      apiRequests.push(seen.length);
+      if (run === 0) apiPaths = [...seen];
+      await context.close();
+    }
+    return {
+      measured: true,
+      runs,
+      cardMs,
+      medianCardMs: percentile(cardMs, 50),
+      p90CardMs: percentile(cardMs, 90),
+      apiRequests,
+      apiPaths,
+      met: apiRequests.every((n) => n <= 2),
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
+    return { measured: false, reason: `the sidebar did not show a filled contact card: ${message}` };
+  } finally {
+    await browser?.close();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * @module
+ * `npm run bench`: numbers a user can check on their own machine, each printed against a reference
+ * measured in the same run or a stated target, never against a time written down somewhere.
+ * 1. callback intake in-process, against the official `@wecom/crypto`;
+ * 2. a burst of signed callbacks against the local product, counted again in D1 after the queue drains;
+ * 3. JS-SDK signing at rising concurrency, with the upstream token and ticket calls it cost;
+ * 4. the sidebar's first-load JavaScript and, in Chromium, the time to a filled contact card.
+ * Prints a table and writes bench-results.json. The product runs with the demo configuration and its
+ * own simulator, in a temporary state directory, on free loopback ports; it stops by itself.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { benchIntake, type IntakeResult } from './bench-intake.ts';
+import { benchBurst, benchTokens, type BurstResult, type Target, type TokenResult } from './bench-product.ts';
+import { benchSidebar, firstLoadJs, type FirstLoadJs, type SidebarResult } from './bench-sidebar.ts';
+import { CONFIG_NAMES, freePort, root, startLocal } from './local.ts';
+
+type Part<T> = T | { error: string };
+
+function failed<T extends object>(part: Part<T>): part is { error: string } {
+  return 'error' in part;
+}
+
+async function attempt<T extends object>(name: string, run: () => Promise<T>): Promise<Part<T>> {
+  const started = performance.now();
+  process.stdout.write(`- ${name} … `);
+  try {
+    const result = await run();
+    process.stdout.write(`${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stdout.write(`failed: ${message}\n`);
+    return { error: message };
+  }
+}
+
+function machine() {
+  let cpu = 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux
+  }
+  return { nproc: availableParallelism(), cpu, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` };
+}
+
+const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+
+type Row = [string, string, string, string];
+
+function intakeRows(part: Part<IntakeResult>): Row[] {
+  if (failed(part)) return [['Callback intake', 'not measured', part.error, '']];
+  const { ours, reference } = part;
+  return [
+    [
+      `Callback intake, in-process (${part.events} events, all ${part.padLengths} pad lengths, median of ${part.rounds})`,
+      `${fmt(ours.eventsPerSecond)} events/s, ${fmt(ours.cpuMicrosPerEvent, 1)} µs CPU/event`,
+      `@wecom/crypto verify+decrypt: ${fmt(reference.eventsPerSecond)} events/s, ${fmt(reference.cpuMicrosPerEvent, 1)} µs CPU/event`,
+      `ratio ${fmt(part.wallRatio, 2)} (CPU ${fmt(part.cpuRatio, 2)}), target ≥ 1.00: ${verdict(part.wallRatio >= 1 && part.cpuRatio >= 1)}`,
+    ],
+    [
+      '… where the time goes (µs/event, each stage alone)',
+      `signature ${fmt(part.stages.signature, 1)}, decrypt ${fmt(part.stages.decrypt, 1)}, both XML parses + typing ${fmt(part.stages.xml, 1)}`,
+      '',
+      '',
+    ],
+  ];
+}
+
+function burstRows(part: Part<BurstResult>): Row[] {
+  if (failed(part)) return [['Callback burst over HTTP', 'not measured', part.error, '']];
+  return [
+    [
+      `Callback burst over HTTP (${part.distinct} distinct + ${part.retries} retries, ${part.concurrency} in flight)`,
+      `${part.accepted}/${part.deliveries} acknowledged, ack p50 ${fmt(part.ackP50Ms, 1)} ms, p99 ${fmt(part.ackP99Ms, 1)} ms`,
+      `${part.recorded} rows in D1 (${part.countedBy === 'd1' ? 'wrangler d1 execute' : 'admin API'}), ${part.duplicates} retries counted, ${part.applied} applied, ${part.failed} failed, drained in ${fmt(part.drainMs / 1000, 1)} s`,
+      `rows = distinct events: ${verdict(part.met)}`,
+    ],
+  ];
+}
+
+function tokenRows(part: Part<TokenResult>): Row[] {
+  if (failed(part)) return [['Token economy', 'not measured', part.error, '']];
+  return [
+    ...part.steps.map<Row>((step) => [
+      `JS-SDK signing, ${step.concurrency} at once`,
+      `${step.ok}/${step.concurrency} signed, p50 ${fmt(step.p50Ms, 1)} ms, p99 ${fmt(step.p99Ms, 1)} ms`,
+      `upstream so far: gettoken ${step.upstreamSoFar.gettoken}, get_jsapi_ticket ${step.upstreamSoFar.jsapiTicket}, ticket/get ${step.upstreamSoFar.agentTicket}`,
+      '',
+    ]),
+    [
+      'Token economy over the series',
+      `gettoken ${part.upstream.gettoken}, get_jsapi_ticket ${part.upstream.jsapiTicket}, ticket/get ${part.upstream.agentTicket}`,
+      'one each per lifetime',
+      verdict(part.met),
+    ],
+  ];
+}
+
+function sidebarRows(js: Part<FirstLoadJs>, sidebar: Part<SidebarResult>): Row[] {
+  const rows: Row[] = [];
+  if (failed(js)) rows.push(['Sidebar first-load JS', 'not measured', js.error, '']);
+  else rows.push(['Sidebar first-load JS (production build, gzip -9)', `${fmt(js.gzipBytes / 1024, 1)} KiB gzipped (${fmt(js.bytes / 1024, 1)} KiB raw, ${js.files.length} file${js.files.length === 1 ? '' : 's'})`, '', '']);
+  if (failed(sidebar)) rows.push(['Sidebar, navigation to filled contact card', 'not measured', sidebar.error, '']);
+  else if (!sidebar.measured) rows.push(['Sidebar, navigation to filled contact card', 'not measured', sidebar.reason, '']);
+  else {
+    rows.push([
+      `Sidebar, navigation to filled contact card (Chromium, median of ${sidebar.runs}, cold cache)`,
+      `${fmt(sidebar.medianCardMs)} ms (p90 ${fmt(sidebar.p90CardMs)} ms)`,
+      `API round trips after load: ${sidebar.apiRequests.join(', ')} (${sidebar.apiPaths.join(', ')})`,
+      `target 2 round trips: ${verdict(sidebar.met)}`,
+    ]);
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const escape = (cell: string) => cell.replaceAll('|', '\\|');
+  return ['| measure | result | reference | target |', '|---|---|---|---|', ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`)].join('\n');
+}
+
+const started = performance.now();
+const host = machine();
+console.log(`npm run bench on ${host.nproc} × ${host.cpu}, ${host.memoryGiB} GiB, Node ${host.node}\n`);
+
+const intake = await attempt('callback intake, in-process', () => benchIntake());
+const js = await attempt('production build for the first-load JS', () => firstLoadJs());
+
+// The product runs with the demo configuration against its own simulator, whatever this shell exports.
+for (const name of CONFIG_NAMES) delete process.env[name];
+const persistTo = mkdtempSync(join(tmpdir(), 'sidebar-bench-'));
+let productLog = '';
+let tokens: Part<TokenResult> = { error: 'the local product did not start' };
+let burst: Part<BurstResult> = { error: 'the local product did not start' };
+let sidebar: Part<SidebarResult> = { error: 'the local product did not start' };
+const local = await attempt('starting the local product (simulator, SPA build, wrangler dev)', async () =>
+  startLocal({ port: await freePort(), simulatorPort: 0, persistTo, log: (line) => (productLog += line) }),
+);
+if (!failed(local)) {
+  try {
+    const target: Target = { url: local.url, simulatorUrl: local.simulatorUrl ?? '', persistTo };
+    // Signing first: the token and ticket counts then cover the product's whole lifetime.
+    tokens = await attempt('JS-SDK signing at 1, 50, 300 at once', () => benchTokens(target));
+    burst = await attempt('callback burst and queue drain', () => benchBurst(target));
+    sidebar = await attempt('sidebar in Chromium', () => benchSidebar(target));
+  } finally {
+    await local.stop();
+  }
+} else if (productLog) {
+  console.error(productLog.slice(-4000));
+}
+rmSync(persistTo, { recursive: true, force: true });
+
+const rows = [...intakeRows(intake), ...burstRows(burst), ...tokenRows(tokens), ...sidebarRows(js, sidebar)];
+const output = table(rows);
+console.log(`\n${output}\n`);
+const results = { at: new Date().toISOString(), machine: host, seconds: Math.round((performance.now() - started) / 1000), intake, burst, tokens, firstLoadJs: js, sidebar, table: output };
+writeFileSync(join(root, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`Wrote bench-results.json (${results.seconds} s in all).`);

@@ -1,0 +1,44 @@
+/**
+ * @module
+ * `GET /api/admin/diagnostics[?origin=]` (admin role): live checks of this deployment against WeCom
+ * for the session's app (worker/diagnostics/checks.ts). `origin` names the page origin to judge;
+ * without it, the request's Origin header, then the worker's own origin.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../app.ts';
+import { runDiagnostics } from '../diagnostics/checks.ts';
+import { requireRole } from '../identity/guard.ts';
+import { log } from '../log.ts';
+import { tokensFor } from '../wecom/tokens.ts';
+import { CALLBACK_VERIFIED_KEY } from './callback.ts';
+
+export const diagnostics = new Hono<AppEnv>().use('*', requireRole('admin')).get('/', async (c) => {
+  const app = c.var.services.app;
+  const ownOrigin = new URL(c.req.url).origin;
+  // Judged as given (checkOrigin parses it): a malformed value is itself a finding, not a 400.
+  const origin = (c.req.query('origin') ?? c.req.header('origin') ?? ownOrigin).slice(0, 2048);
+  const broker = tokensFor(c.env, app);
+  const report = await runDiagnostics({
+    config: c.var.config,
+    app,
+    kv: c.env.KV,
+    db: c.env.DB,
+    tickets: () => broker.tickets(),
+    callbackVerifiedKey: CALLBACK_VERIFIED_KEY(app.corpId, app.agentId),
+    ownOrigin,
+    origin,
+  });
+  log(report.ok ? 'info' : 'warn', 'diagnostics.run', {
+    corpId: app.corpId,
+    agentId: app.agentId,
+    pass: report.summary.pass,
+    warn: report.summary.warn,
+    fail: report.summary.fail,
+    failed: report.checks
+      .filter((check) => check.status === 'fail')
+      .map((check) => (check.errcode === undefined ? check.id : `${check.id}:${check.errcode}`))
+      .join(','),
+  });
+  c.header('cache-control', 'no-store');
+  return c.json(report);
+});
