@@ -1,6 +1,7 @@
-import { env } from 'cloudflare:test';
+import { createExecutionContext, env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../worker/app.ts';
 import { safeReturnPath } from '../../worker/identity/oauth.ts';
 import { callback, cookieValue, origin, resetIdentity, sim, simCode, simulator, startLogin } from './identity-helpers.ts';
 
@@ -170,6 +171,20 @@ describe('safeReturnPath', () => {
     ['relative', '/'],
   ])('keeps %s as %s', (input, expected) => {
     expect(safeReturnPath(input)).toBe(expected);
+  });
+});
+
+describe('SESSION_SECRET', () => {
+  beforeEach(resetIdentity);
+
+  it('ends every session when it is rotated', async () => {
+    const { state, stateCookie } = await startLogin();
+    const done = await callback(`code=${await simCode('wangwu')}&state=${state}`, `oauth_state=${stateCookie}`);
+    const cookie = `sid=${cookieValue(done, 'sid')}`;
+    expect((await exports.default.fetch(`${origin}/api/me`, { headers: { cookie } })).status).toBe(200);
+    const rotated = { ...env, SESSION_SECRET: 'a-new-session-secret-after-rotation-000001' };
+    const response = await createApp().request(`${origin}/api/me`, { headers: { cookie } }, rotated, createExecutionContext());
+    expect(response.status).toBe(401);
   });
 });
 

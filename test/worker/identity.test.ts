@@ -135,7 +135,7 @@ describe('org sync', () => {
       .bind(env.WECOM_CORP_ID, now)
       .first<{ id: number }>();
     await env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_by, granted_at) VALUES (?1, 'sales', 'test', ?2)").bind(ghost!.id, now).run();
-    const session = await createSessionStore(env.KV).create({ userId: ghost!.id, corpId: env.WECOM_CORP_ID!, agentId: env.WECOM_AGENT_ID!, wecomUserId: 'ghost' });
+    const session = await createSessionStore(env.KV, env.SESSION_SECRET!).create({ userId: ghost!.id, corpId: env.WECOM_CORP_ID!, agentId: env.WECOM_AGENT_ID!, wecomUserId: 'ghost' });
     expect((await me(`sid=${session.id}`)).status).toBe(200);
 
     const run = await runSync(cookie);

@@ -27,7 +27,9 @@ export function t(key: MessageKey, params?: MessageParams): string {
 
 export function setLocale(next: Locale): void {
   locale.value = next;
-  if (typeof document !== 'undefined') document.documentElement.lang = next;
+  if (typeof document === 'undefined') return;
+  document.documentElement.lang = next;
+  document.title = messages[next]['app.title'];
 }
 
 /** Dates as the member's language writes them. WeCom times are seconds, the worker's milliseconds. */

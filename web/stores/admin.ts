@@ -44,8 +44,7 @@ export const useAdminUsersStore = defineStore('adminUsers', () => {
   async function setRoles(id: number, next: Role[]): Promise<boolean> {
     if (savingId.value !== null) return false;
     savingId.value = id;
-    const { [id]: _dropped, ...others } = rowErrors.value;
-    rowErrors.value = others;
+    rowErrors.value = Object.fromEntries(Object.entries(rowErrors.value).filter(([key]) => Number(key) !== id));
     try {
       const saved = await putUserRoles(id, next);
       users.value = users.value.map((user) => (user.id === id ? saved : user));

@@ -22,13 +22,13 @@ export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event,
       if (event.departments) facts.departments = event.departments;
       if (event.status !== undefined) facts.wecomStatus = event.status;
       const { user } = await users.upsertMember(event.corpId, facts, { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, now });
-      if (user.status === 'inactive') await createSessionStore(env.KV).revokeAllFor(event.corpId, user.id);
+      if (user.status === 'inactive') await createSessionStore(env.KV, config.sessionSecret).revokeAllFor(event.corpId, user.id);
       return;
     }
     case 'delete_user': {
       if (!event.userId) return;
       const user = (await users.deactivate(event.corpId, event.userId, now)) ?? (await users.findByWecomId(event.corpId, event.userId));
-      if (user) await createSessionStore(env.KV).revokeAllFor(event.corpId, user.id);
+      if (user) await createSessionStore(env.KV, config.sessionSecret).revokeAllFor(event.corpId, user.id);
       return;
     }
     case 'create_party':

@@ -11,7 +11,7 @@ import { SESSION_COOKIE, createSessionStore } from './sessions.ts';
 import { createUserRepo, type Role } from './users.ts';
 
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const sessions = createSessionStore(c.env.KV);
+  const sessions = createSessionStore(c.env.KV, c.var.config.sessionSecret);
   const cookie = readCookie(c.req.header('cookie'), SESSION_COOKIE);
   const session = await sessions.read(cookie);
   if (!session) throw new AppError(401, 'unauthenticated', 'Not logged in, or the session expired: log in again at /auth/login');

@@ -24,7 +24,7 @@ export async function startOrgSync(
       app,
       client: wecomClientFor(env, config, app),
       users: createUserRepo(env.DB),
-      sessions: createSessionStore(env.KV),
+      sessions: createSessionStore(env.KV, config.sessionSecret),
       log: syncLog,
       policy: { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds },
     },

@@ -1,8 +1,9 @@
 /**
  * @module
- * Sessions: an opaque random id in a cookie, the record in KV under the id's SHA-256 (so the
- * stored keys cannot be replayed as cookies), with a sliding expiry. Each user's session keys are
- * indexed so that deactivating a member can end all their sessions.
+ * Sessions: an opaque random id in a cookie, the record in KV under HMAC-SHA-256(SESSION_SECRET, id),
+ * so stored keys cannot be replayed as cookies and rotating SESSION_SECRET ends every session at
+ * once; with a sliding expiry. Each user's session keys are indexed so that deactivating a member
+ * can end all their sessions.
  */
 
 export const SESSION_COOKIE = 'sid';
@@ -29,9 +30,20 @@ function base64Url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 }
 
-async function hashId(id: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(id));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+async function hashId(secret: string, id: string): Promise<string> {
+  const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret), new TextEncoder().encode(id));
+  return Array.from(new Uint8Array(mac), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 const sessionKey = (hash: string) => `session:${hash}`;
@@ -46,7 +58,7 @@ export interface SessionStore {
   revokeAllFor(corpId: string, userId: number): Promise<number>;
 }
 
-export function createSessionStore(kv: KVNamespace, now: () => number = Date.now): SessionStore {
+export function createSessionStore(kv: KVNamespace, secret: string, now: () => number = Date.now): SessionStore {
   async function write(hash: string, session: Session): Promise<void> {
     const remaining = Math.floor((session.createdAt + SESSION_MAX_SECONDS * 1000 - now()) / 1000);
     await kv.put(sessionKey(hash), JSON.stringify(session), { expirationTtl: Math.max(60, Math.min(SESSION_IDLE_SECONDS, remaining)) });
@@ -55,7 +67,7 @@ export function createSessionStore(kv: KVNamespace, now: () => number = Date.now
   return {
     async create(fields) {
       const id = base64Url(crypto.getRandomValues(new Uint8Array(32)));
-      const hash = await hashId(id);
+      const hash = await hashId(secret, id);
       const at = now();
       await write(hash, { ...fields, createdAt: at, lastSeenAt: at });
       const existing = ((await kv.get<string[]>(indexKey(fields.corpId, fields.userId), 'json')) ?? []).slice(-(MAX_INDEXED_SESSIONS - 1));
@@ -65,7 +77,7 @@ export function createSessionStore(kv: KVNamespace, now: () => number = Date.now
 
     async read(id) {
       if (!id || !ID_PATTERN.test(id)) return undefined;
-      const hash = await hashId(id);
+      const hash = await hashId(secret, id);
       const session = await kv.get<Session>(sessionKey(hash), 'json');
       if (!session) return undefined;
       const at = now();
@@ -77,10 +89,10 @@ export function createSessionStore(kv: KVNamespace, now: () => number = Date.now
       return { ...session, hash };
     },
 
-    hashOf: hashId,
+    hashOf: (id) => hashId(secret, id),
 
     async revoke(id) {
-      if (ID_PATTERN.test(id)) await kv.delete(sessionKey(await hashId(id)));
+      if (ID_PATTERN.test(id)) await kv.delete(sessionKey(await hashId(secret, id)));
     },
 
     async revokeAllFor(corpId, userId) {

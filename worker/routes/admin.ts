@@ -50,7 +50,7 @@ export const admin = new Hono<AppEnv>()
 
   .post('/users/:id/sessions/revoke', async (c) => {
     const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
-    const revoked = await createSessionStore(c.env.KV).revokeAllFor(c.var.session.corpId, id);
+    const revoked = await createSessionStore(c.env.KV, c.var.config.sessionSecret).revokeAllFor(c.var.session.corpId, id);
     return c.json({ revoked });
   })
 

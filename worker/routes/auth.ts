@@ -86,7 +86,7 @@ export const auth = new Hono<AppEnv>()
       return problem(c, 400, badState);
     }
 
-    const sessions = createSessionStore(c.env.KV);
+    const sessions = createSessionStore(c.env.KV, c.var.config.sessionSecret);
     const pending = await c.env.KV.get<PendingLogin>(pendingKey(state), 'json');
     if (!pending) {
       // A second hit of a callback that already logged this browser in (prefetch, double navigation, SPA re-mount).
@@ -182,7 +182,7 @@ export const auth = new Hono<AppEnv>()
 
   .post('/logout', async (c) => {
     const sid = readCookie(c.req.header('cookie'), SESSION_COOKIE);
-    if (sid) await createSessionStore(c.env.KV).revoke(sid);
+    if (sid) await createSessionStore(c.env.KV, c.var.config.sessionSecret).revoke(sid);
     c.header('set-cookie', clearCookie(c.req.url, SESSION_COOKIE, '/'));
     return c.json({ ok: true });
   });
