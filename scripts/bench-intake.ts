@@ -133,7 +133,7 @@ export async function benchIntake(options: { events?: number; rounds?: number; w
     await runOurs();
     runReference();
   }
-  const rounds = options.rounds ?? 9;
+  const rounds = options.rounds ?? 15;
   const oursSamples: Sample[] = [];
   const referenceSamples: Sample[] = [];
   for (let i = 0; i < rounds; i++) {

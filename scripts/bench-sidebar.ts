@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Browser, Request } from 'playwright-core';
+import type { Browser, BrowserContext, Request } from 'playwright-core';
 import { build } from 'vite';
 import { launchBrowser } from '../test/e2e/browser.ts';
 import { demoIds } from '../test/fixtures/demo-corp.ts';
@@ -61,12 +61,18 @@ const WECOM_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (
 const CONTACT = demoIds.externalUserIds.followedByTwo;
 const CONTACT_NAME = '陈静';
 
+/** The demo profiles' avatars point at WeCom's CDN: a bench on this machine asks nothing of other hosts. */
+async function stayOnLoopback(context: BrowserContext): Promise<void> {
+  await context.route(/^[a-z]+:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort('blockedbyclient'));
+}
+
 export async function benchSidebar(target: Target, runs = 7): Promise<SidebarResult> {
   let browser: Browser | undefined;
   try {
     browser = await launchBrowser();
     // Log in once through the simulator's OAuth page, then start every run from a cold cache with that session.
     const login = await browser.newContext({ userAgent: WECOM_UA, locale: 'zh-CN' });
+    await stayOnLoopback(login);
     const loginPage = await login.newPage();
     await loginPage.goto(`${target.url}/auth/login?return=/`);
     await loginPage.locator('a.pick[data-userid="wangwu"]').click({ timeout: 15_000 });
@@ -80,6 +86,7 @@ export async function benchSidebar(target: Target, runs = 7): Promise<SidebarRes
     const pageUrl = `${target.url}/?entry=single_chat_tools&contact=${CONTACT}#/`;
     for (let run = 0; run < runs; run++) {
       const context = await browser.newContext({ userAgent: WECOM_UA, locale: 'zh-CN', viewport: { width: 360, height: 720 }, storageState });
+      await stayOnLoopback(context);
       // The moment the card shows the name, on the page's clock (0 = navigation start).
       await context.addInitScript(
         ([name]) => {

@@ -10,7 +10,7 @@
  * own simulator, in a temporary state directory, on free loopback ports; it stops by itself.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchIntake, type IntakeResult } from './bench-intake.ts';
 import { benchBurst, benchTokens, type BurstResult, type Target, type TokenResult } from './bench-product.ts';
@@ -44,7 +44,8 @@ function machine() {
   } catch {
     // not Linux
   }
-  return { nproc: availableParallelism(), cpu, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` };
+  // The load when the run started: numbers from a machine busy with other work are not comparable.
+  return { nproc: availableParallelism(), cpu, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}`, load1: Number(loadavg()[0]?.toFixed(2)) };
 }
 
 const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
@@ -125,7 +126,7 @@ function table(rows: Row[]): string {
 
 const started = performance.now();
 const host = machine();
-console.log(`npm run bench on ${host.nproc} × ${host.cpu}, ${host.memoryGiB} GiB, Node ${host.node}\n`);
+console.log(`npm run bench on ${host.nproc} × ${host.cpu}, ${host.memoryGiB} GiB, Node ${host.node}, load average ${host.load1}\n`);
 
 const intake = await attempt('callback intake, in-process', () => benchIntake());
 const js = await attempt('production build for the first-load JS', () => firstLoadJs());

@@ -14,6 +14,7 @@ import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
+import { createSessionStore } from '../../worker/identity/sessions.ts';
 import { createUserRepo } from '../../worker/identity/users.ts';
 import { demoIds } from '../fixtures/demo-corp.ts';
 import { waitFor } from './callback-helpers.ts';
@@ -69,11 +70,11 @@ const ROUTES: RouteSpec[] = [
   { method: 'POST', route: '/api/admin/org-sync', access: 'admin', request: () => ({ path: '/api/admin/org-sync' }) },
   { method: 'GET', route: '/api/admin/org-sync/latest', access: 'admin', request: () => ({ path: '/api/admin/org-sync/latest' }) },
   { method: 'GET', route: '/api/admin/org-sync/:id', access: 'admin', request: () => ({ path: '/api/admin/org-sync/1' }) },
-  { method: 'POST', route: '/api/admin/reconcile', access: 'admin', undocumented: true, request: () => ({ path: '/api/admin/reconcile' }) },
-  { method: 'GET', route: '/api/admin/reconcile/latest', access: 'admin', undocumented: true, request: () => ({ path: '/api/admin/reconcile/latest' }) },
-  { method: 'GET', route: '/api/admin/reconcile/:id', access: 'admin', undocumented: true, request: () => ({ path: '/api/admin/reconcile/1' }) },
+  { method: 'POST', route: '/api/admin/reconcile', access: 'admin', request: () => ({ path: '/api/admin/reconcile' }) },
+  { method: 'GET', route: '/api/admin/reconcile/latest', access: 'admin', request: () => ({ path: '/api/admin/reconcile/latest' }) },
+  { method: 'GET', route: '/api/admin/reconcile/:id', access: 'admin', request: () => ({ path: '/api/admin/reconcile/1' }) },
   { method: 'GET', route: '/api/admin/events', access: 'admin', request: () => ({ path: '/api/admin/events?limit=5' }) },
-  { method: 'GET', route: '/api/admin/diagnostics', access: 'admin', undocumented: true, request: () => ({ path: '/api/admin/diagnostics' }) },
+  { method: 'GET', route: '/api/admin/diagnostics', access: 'admin', request: () => ({ path: '/api/admin/diagnostics' }) },
 ];
 
 /** The roles each access level turns away. */
@@ -104,11 +105,6 @@ function send(spec: RouteSpec, subject: Subject, cookie: string): Promise<Respon
   const init: RequestInit = { method: spec.method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } };
   if (body !== undefined) init.body = JSON.stringify(body);
   return api(path, cookie, init);
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 async function userId(userid: string): Promise<number> {
@@ -157,7 +153,7 @@ async function setup(): Promise<Fixture> {
 
   // Past the 7-day ceiling: the record is still in KV, but the session is over.
   const expired = await login('wangwu');
-  const key = `session:${await sha256Hex(expired.slice('sid='.length))}`;
+  const key = `session:${await createSessionStore(env.KV, env.SESSION_SECRET ?? '').hashOf(expired.slice('sid='.length))}`;
   const record = await env.KV.get<Record<string, unknown>>(key, 'json');
   expect(record).not.toBeNull();
   const longAgo = Date.now() - 8 * 24 * 60 * 60 * 1000;
@@ -193,7 +189,8 @@ describe('authorization matrix over every /api route', () => {
     expect([...new Set(registered)].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.route}`).sort());
   });
 
-  describe.each(ROUTES)('$method $route ($access)', (spec) => {
+  const labelled = ROUTES.map((spec) => ({ ...spec, label: `${spec.method} ${spec.route} (${spec.access}${spec.undocumented ? '; not in docs/api.md' : ''})` }));
+  describe.each(labelled)('$label', (spec) => {
     if (spec.access === 'public') {
       it('answers without a session, and a dead session changes nothing', async () => {
         for (const state of DEAD_SESSIONS) {
