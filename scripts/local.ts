@@ -119,7 +119,14 @@ export async function startLocal(options: LocalOptions): Promise<Local> {
   try {
     // The stand-in verifies JS-SDK signatures against this simulator, so the SPA is built knowing where it is.
     process.env.VITE_WECOM_SIMULATOR_URL = simulator?.url ?? '';
-    await build({ configFile: join(root, 'vite.config.ts'), mode: simulator ? 'simulator' : 'production', logLevel: 'warn' });
+    // Under vitest NODE_ENV is `test`, which would bundle Vue's development build.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({ configFile: join(root, 'vite.config.ts'), mode: simulator ? 'simulator' : 'production', logLevel: 'warn' });
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+    }
     const product = await startWorker(options, log, simulator?.url);
     return {
       url: product.url,
