@@ -4,7 +4,7 @@
  * index.html names in a production build, gzipped), and in Chromium the time from navigation to a
  * filled contact card, with the API round trips the page makes, through the simulator's stand-in.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -106,7 +106,15 @@ export async function benchSidebar(target: Target, runs = 7): Promise<SidebarRes
         if (url.origin === target.url && url.pathname.startsWith('/api/')) seen.push(`${request.method()} ${url.pathname}`);
       });
       await page.goto(pageUrl);
-      await page.waitForFunction(() => (window as unknown as { __cardAt?: number }).__cardAt !== undefined, undefined, { timeout: 20_000 });
+      try {
+        await page.waitForFunction(() => (window as unknown as { __cardAt?: number }).__cardAt !== undefined, undefined, { timeout: 20_000 });
+      } catch {
+        // Say what the page showed instead, and keep a picture of it for a person to look at.
+        mkdirSync(join(root, 'test-results'), { recursive: true });
+        await page.screenshot({ path: join(root, 'test-results', 'bench-sidebar.png'), fullPage: true }).catch(() => undefined);
+        const shown = (await page.evaluate(() => document.body.innerText).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
+        throw new Error(`no filled contact card within 20 s in run ${run + 1}; the page showed "${shown}" after API calls ${seen.join(', ') || 'none'} (screenshot: test-results/bench-sidebar.png)`);
+      }
       // Anything the page still asks for right after the card is part of its first load.
       await page.waitForTimeout(500);
       cardMs.push(await page.evaluate(() => (window as unknown as { __cardAt?: number }).__cardAt ?? NaN));
@@ -126,7 +134,7 @@ export async function benchSidebar(target: Target, runs = 7): Promise<SidebarRes
     };
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
-    return { measured: false, reason: `the sidebar did not show a filled contact card: ${message}` };
+    return { measured: false, reason: message };
   } finally {
     await browser?.close();
   }

@@ -9,7 +9,8 @@ export type Route =
   | { name: 'home' }
   | { name: 'contact'; externalUserId: string }
   | { name: 'admin-users' }
-  | { name: 'admin-events' };
+  | { name: 'admin-events' }
+  | { name: 'admin-diagnostics' };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '');
@@ -23,6 +24,7 @@ export function parseHash(hash: string): Route {
   }
   if (path === '/admin/users') return { name: 'admin-users' };
   if (path === '/admin/events') return { name: 'admin-events' };
+  if (path === '/admin/diagnostics') return { name: 'admin-diagnostics' };
   return { name: 'home' };
 }
 
@@ -36,11 +38,13 @@ export function hrefFor(route: Route): string {
       return '#/admin/users';
     case 'admin-events':
       return '#/admin/events';
+    case 'admin-diagnostics':
+      return '#/admin/diagnostics';
   }
 }
 
 export function isAdminRoute(route: Route): boolean {
-  return route.name === 'admin-users' || route.name === 'admin-events';
+  return route.name === 'admin-users' || route.name === 'admin-events' || route.name === 'admin-diagnostics';
 }
 
 export const route = shallowRef<Route>(typeof location === 'undefined' ? { name: 'home' } : parseHash(location.hash));

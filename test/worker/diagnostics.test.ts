@@ -146,13 +146,12 @@ describe('GET /api/admin/diagnostics', () => {
   });
 
   describe('configuration', () => {
-    it('warns about a session secret that is long enough but low in variety', async () => {
-      const body = await report(admin, { env: { SESSION_SECRET: 'ab'.repeat(20) } });
-      const result = check(body, 'config');
+    it('warns about a session secret that is long enough but low in variety', () => {
+      // Checked directly: session keys derive from SESSION_SECRET, so a request under another secret has no session.
+      const result = checkConfiguration(readConfig({ ...env, SESSION_SECRET: 'ab'.repeat(20) }));
       expect(result.status).toBe('warn');
       expect(result.message).toContain('SESSION_SECRET has low variety (2 different characters)');
       expect(result.fix?.en).toContain('openssl rand');
-      expect(body.ok).toBe(true);
     });
 
     it('fails on an incomplete or malformed configuration, naming each problem', () => {

@@ -1,9 +1,9 @@
 /**
  * @module
- * `/api/admin/*` (admin role): users and roles, org sync, recent callback events.
+ * `/api/admin/*` (admin role): users and roles, org sync, recent callback events, diagnostics.
  */
 import { request } from './http.ts';
-import type { AdminEvent, AdminUser, AdminUsers, OrgSyncRun, Role } from './types.ts';
+import type { AdminEvent, AdminUser, AdminUsers, DiagnosticsReport, OrgSyncRun, Role } from './types.ts';
 
 export function getAdminUsers(): Promise<AdminUsers> {
   return request<AdminUsers>('GET', '/api/admin/users');
@@ -33,4 +33,12 @@ export async function getLatestOrgSync(): Promise<OrgSyncRun | null> {
 export async function getAdminEvents(limit = 50): Promise<AdminEvent[]> {
   const { events } = await request<{ events: AdminEvent[] }>('GET', `/api/admin/events?limit=${limit}`);
   return events;
+}
+
+/**
+ * Live checks of the deployment against WeCom. `origin` is the page's own origin: the worker judges
+ * whether it signs JS-SDK pages there, which the request's Origin header does not say for a GET.
+ */
+export function getDiagnostics(origin: string): Promise<DiagnosticsReport> {
+  return request<DiagnosticsReport>('GET', `/api/admin/diagnostics?origin=${encodeURIComponent(origin)}`);
 }

@@ -203,3 +203,35 @@ export interface AdminEvent {
   receivedAt: number;
   appliedAt: number | null;
 }
+
+/** The checks of `GET /api/admin/diagnostics`, in the order the worker runs them (worker/diagnostics/checks.ts). */
+export const DIAGNOSTIC_CHECKS = ['config', 'access_token', 'jssdk_tickets', 'customer_contact', 'visible_range', 'callback', 'origin'] as const;
+export type DiagnosticCheckId = (typeof DIAGNOSTIC_CHECKS)[number];
+export type DiagnosticStatus = 'pass' | 'warn' | 'fail';
+export type DiagnosticDetail = string | number | boolean | null | string[];
+
+export interface DiagnosticCheck {
+  id: DiagnosticCheckId;
+  status: DiagnosticStatus;
+  /** WeCom's errcode when WeCom refused. */
+  errcode?: number;
+  message: string;
+  messageZh: string;
+  /** The console step that fixes it; null when nothing needs fixing. */
+  fix: { zh: string; en: string } | null;
+  /** Facts behind the message (times in ms, counts, the IP WeCom saw, the URL to enter). */
+  details?: Record<string, DiagnosticDetail>;
+  /** Not run because this earlier check failed. */
+  blockedBy?: DiagnosticCheckId;
+}
+
+export interface DiagnosticsReport {
+  app: { corpId: string; agentId: string };
+  /** The page origin the `origin` check judged. */
+  origin: string;
+  checkedAt: number;
+  /** No check failed (warnings allowed). */
+  ok: boolean;
+  summary: Record<DiagnosticStatus, number>;
+  checks: DiagnosticCheck[];
+}

@@ -18,11 +18,22 @@ export const locale = ref<Locale>(
 
 export type MessageParams = Record<string, string | number>;
 
-/** `{name}` placeholders are filled from `params`. */
-export function t(key: MessageKey, params?: MessageParams): string {
-  const text: string = messages[locale.value][key];
+function fill(text: string, params?: MessageParams): string {
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (match, name: string) => (name in params ? String(params[name]) : match));
+}
+
+/** `{name}` placeholders are filled from `params`. */
+export function t(key: MessageKey, params?: MessageParams): string {
+  return fill(messages[locale.value][key], params);
+}
+
+/**
+ * `t` over a page's own table (e.g. messages-diagnostics.ts), for strings that should load with
+ * that page's lazy chunk rather than with the first load.
+ */
+export function translator<K extends string>(table: Readonly<Record<Locale, Readonly<Record<K, string>>>>): (key: K, params?: MessageParams) => string {
+  return (key, params) => fill(table[locale.value][key], params);
 }
 
 export function setLocale(next: Locale): void {

@@ -56,6 +56,7 @@ const zhCN = {
   'nav.customer': '客户',
   'nav.users': '成员',
   'nav.events': '事件',
+  'nav.diagnostics': '诊断',
   'nav.otherLanguage': 'English',
 
   'contact.weChatUser': '微信',
@@ -255,6 +256,7 @@ const en: Record<MessageKey, string> = {
   'nav.customer': 'Customer',
   'nav.users': 'Members',
   'nav.events': 'Events',
+  'nav.diagnostics': 'Diagnostics',
   'nav.otherLanguage': '中文',
 
   'contact.weChatUser': 'WeChat',

@@ -1,13 +1,13 @@
 /**
  * @module
  * Admin pages' state: users and their roles, the org sync (started here, then polled until it
- * ends), and recent callback events.
+ * ends), recent callback events, and the diagnostics report.
  */
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { getAdminEvents, getAdminUsers, getOrgSync, putUserRoles, startOrgSync } from '../api/admin.ts';
+import { getAdminEvents, getAdminUsers, getDiagnostics, getOrgSync, putUserRoles, startOrgSync } from '../api/admin.ts';
 import { ApiError } from '../api/http.ts';
-import type { AdminEvent, AdminUser, OrgSyncRun, Role } from '../api/types.ts';
+import type { AdminEvent, AdminUser, DiagnosticsReport, OrgSyncRun, Role } from '../api/types.ts';
 import type { LoadStatus } from './contact.ts';
 import { useSessionStore } from './session.ts';
 
@@ -165,4 +165,41 @@ export const useAdminEventsStore = defineStore('adminEvents', () => {
   useSessionStore().onReset(reset);
 
   return { events, status, error, load };
+});
+
+export const useDiagnosticsStore = defineStore('adminDiagnostics', () => {
+  const report = ref<DiagnosticsReport | null>(null);
+  const status = ref<LoadStatus>('idle');
+  const error = ref<ApiError | null>(null);
+  // Only the latest run may land: one started before a reset (or an earlier visit) must not
+  // overwrite what came after it.
+  let latest = 0;
+
+  /** Runs every check again; `origin` is the page origin the worker should judge. */
+  async function run(origin: string): Promise<void> {
+    const ticket = ++latest;
+    status.value = 'loading';
+    error.value = null;
+    try {
+      const answer = await getDiagnostics(origin);
+      if (ticket !== latest) return;
+      report.value = answer;
+      status.value = 'ready';
+    } catch (caught) {
+      if (ticket !== latest) return;
+      error.value = asApiError(caught);
+      status.value = 'error';
+    }
+  }
+
+  function reset(): void {
+    latest += 1;
+    report.value = null;
+    status.value = 'idle';
+    error.value = null;
+  }
+
+  useSessionStore().onReset(reset);
+
+  return { report, status, error, run };
 });

@@ -1,0 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startLocal } from './local.ts';
+import { benchSidebar } from './bench-sidebar.ts';
+const persistTo = mkdtempSync(join(tmpdir(), 'dbg-'));
+let log = '';
+const local = await startLocal({ port: await freePort(), simulatorPort: 0, persistTo, log: (l) => (log += l) });
+for (let i = 0; i < 3; i++) console.log(JSON.stringify(await benchSidebar({ url: local.url, simulatorUrl: local.simulatorUrl ?? '', persistTo }, 5)));
+await local.stop();
