@@ -67,6 +67,8 @@ export interface TokenStep {
   wallMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** How the failed ones failed: HTTP status and error code, or the client error. */
+  failures: Record<string, number>;
   /** Upstream calls counted by the simulator since the product started, after this step. */
   upstreamSoFar: UpstreamCalls;
 }
@@ -93,14 +95,24 @@ export async function benchTokens(target: Target, steps: readonly number[] = [1,
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ url: `${target.url}/` }),
           });
-          const body = (await response.json()) as { config?: { signature?: string } };
-          return { ok: response.status === 200 && typeof body.config?.signature === 'string', ms: performance.now() - sent };
-        } catch {
-          return { ok: false, ms: performance.now() - sent };
+          const text = await response.text();
+          let body: { config?: { signature?: string }; error?: string } = {};
+          try {
+            body = JSON.parse(text) as typeof body;
+          } catch {
+            // reported below as the status alone
+          }
+          const ok = response.status === 200 && typeof body.config?.signature === 'string';
+          return { ok, why: ok ? '' : `HTTP ${response.status} ${body.error ?? ''}`.trim(), ms: performance.now() - sent };
+        } catch (error) {
+          const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+          return { ok: false, why: `${error instanceof Error ? error.message : String(error)}${cause}`, ms: performance.now() - sent };
         }
       }),
     );
     const times = outcomes.map((o) => o.ms);
+    const failures: Record<string, number> = {};
+    for (const outcome of outcomes) if (!outcome.ok) failures[outcome.why] = (failures[outcome.why] ?? 0) + 1;
     results.push({
       concurrency,
       ok: outcomes.filter((o) => o.ok).length,
@@ -108,6 +120,7 @@ export async function benchTokens(target: Target, steps: readonly number[] = [1,
       wallMs: performance.now() - started,
       p50Ms: percentile(times, 50),
       p99Ms: percentile(times, 99),
+      failures,
       upstreamSoFar: await upstreamCalls(target.simulatorUrl),
     });
   }

@@ -89,7 +89,7 @@ function tokenRows(part: Part<TokenResult>): Row[] {
   return [
     ...part.steps.map<Row>((step) => [
       `JS-SDK signing, ${step.concurrency} at once`,
-      `${step.ok}/${step.concurrency} signed, p50 ${fmt(step.p50Ms, 1)} ms, p99 ${fmt(step.p99Ms, 1)} ms`,
+      `${step.ok}/${step.concurrency} signed${step.failed > 0 ? ` (failed: ${Object.entries(step.failures).map(([why, n]) => `${n} × ${why}`).join('; ')})` : ''}, p50 ${fmt(step.p50Ms, 1)} ms, p99 ${fmt(step.p99Ms, 1)} ms`,
       `upstream so far: gettoken ${step.upstreamSoFar.gettoken}, get_jsapi_ticket ${step.upstreamSoFar.jsapiTicket}, ticket/get ${step.upstreamSoFar.agentTicket}`,
       '',
     ]),

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diagnosticsMessages } from '../../web/i18n/messages-diagnostics.ts';
 import { STANDIN_MARKER } from '../../web/wecom/standin/ww.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -78,5 +79,9 @@ describe('the production build', () => {
     const first = firstLoadScripts(production).map((path) => readFileSync(path, 'utf8')).join('\n');
     expect(first).not.toContain('/api/admin/org-sync');
     expect(first).not.toContain('version_conflict');
+    expect(first).not.toContain('/api/admin/diagnostics');
+    // The diagnostics page's strings travel with its chunk (web/i18n/messages-diagnostics.ts).
+    expect(first).not.toContain(diagnosticsMessages.en['diagnostics.title']);
+    expect(containing(production, diagnosticsMessages.en['diagnostics.title']).length).toBe(1);
   });
 });

@@ -4,7 +4,7 @@
  * (test/fixtures/demo-corp.ts) so a failing test reads like the product.
  */
 import { demoIds } from '../fixtures/demo-corp.ts';
-import type { AdminEvent, AdminUser, ChatDetail, ContactDetail, Customer, Me, Note, OrgSyncRun, Signatures, TimelineItem } from '../../web/api/types.ts';
+import type { AdminEvent, AdminUser, ChatDetail, ContactDetail, Customer, DiagnosticCheck, DiagnosticCheckId, DiagnosticsReport, Me, Note, OrgSyncRun, Signatures, TimelineItem } from '../../web/api/types.ts';
 
 export const ids = {
   chenJing: demoIds.externalUserIds.followedByTwo,
@@ -141,3 +141,110 @@ export function syncRun(overrides: Partial<OrgSyncRun> = {}): OrgSyncRun {
 export function adminEvent(overrides: Partial<AdminEvent> = {}): AdminEvent {
   return { id: 1, kind: 'change_external_contact', changeType: 'add_external_contact', status: 'applied', duplicates: 0, attempts: 1, lastError: null, receivedAt: 1707000000000, appliedAt: 1707000001000, ...overrides };
 }
+
+/** The page origin in these tests and the worker's own: the sidebar is served by the worker. */
+export const WORKER_ORIGIN = 'http://127.0.0.1:8787';
+export const CALLBACK_URL = `${WORKER_ORIGIN}/wecom/callback/${demoIds.corpId}/${demoIds.agentId}`;
+
+/** Each check as the worker words it when it passes (worker/diagnostics/checks.ts). */
+const PASSING: Record<DiagnosticCheckId, DiagnosticCheck> = {
+  config: {
+    id: 'config',
+    status: 'pass',
+    message: 'The configuration is complete and well formed (1 app; corp id, AES key and session secret checked).',
+    messageZh: '配置完整且格式正确（1 个应用；已检查企业ID、EncodingAESKey 和会话密钥）。',
+    fix: null,
+    details: { apps: 1, apiBase: 'https://qyapi.weixin.qq.com', proxyToken: false, trustedOrigins: [], domainVerifyFiles: [] },
+  },
+  access_token: {
+    id: 'access_token',
+    status: 'pass',
+    message: 'gettoken works: WeCom accepted the corp id and the app Secret (token valid for 7200 s).',
+    messageZh: 'gettoken 正常：企业微信接受了企业ID和应用 Secret，令牌有效期 7200 秒。',
+    fix: null,
+    details: { expiresIn: 7200, viaProxy: false },
+  },
+  jssdk_tickets: {
+    id: 'jssdk_tickets',
+    status: 'pass',
+    message: 'Both JS-SDK tickets are available: the corp ticket (wx.config) and the app ticket (wx.agentConfig).',
+    messageZh: '两种 JS-SDK 票据均可获取：企业 jsapi_ticket（wx.config）和应用 jsapi_ticket（wx.agentConfig）。',
+    fix: null,
+  },
+  customer_contact: {
+    id: 'customer_contact',
+    status: 'pass',
+    message: 'The customer-contact API is open to this app (4 members with 客户联系 in its visible range).',
+    messageZh: '本应用可调用客户联系接口（可见范围内有 4 名成员开通了客户联系）。',
+    fix: null,
+    details: { followUsers: 4 },
+  },
+  visible_range: {
+    id: 'visible_range',
+    status: 'pass',
+    message: "The app's visible range holds members: 5 departments, 4 with 客户联系.",
+    messageZh: '应用可见范围包含成员：5 个部门，其中 4 人开通客户联系。',
+    fix: null,
+    details: { departments: 5, followUsers: 4 },
+  },
+  callback: {
+    id: 'callback',
+    status: 'pass',
+    message: 'WeCom verified the callback URL at 2024-02-03T22:40:00.000Z; the last event arrived at 2024-02-04T06:13:20.000Z.',
+    messageZh: '企业微信已于 2024-02-03T22:40:00.000Z 校验回调 URL；最近一次事件于 2024-02-04T06:13:20.000Z 收到。',
+    fix: null,
+    details: { verifiedAt: 1707000000000, lastEventAt: 1707027200000, callbackUrl: CALLBACK_URL },
+  },
+  origin: {
+    id: 'origin',
+    status: 'pass',
+    message: `Pages on ${WORKER_ORIGIN} are signed for the JS-SDK (the worker's own origin); the app's 可信域名 in WeCom must be 127.0.0.1:8787.`,
+    messageZh: `${WORKER_ORIGIN} 上的页面可获得 JS-SDK 签名（本服务自身的源）；企业微信中本应用的可信域名须为 127.0.0.1:8787。`,
+    fix: null,
+    details: { origin: WORKER_ORIGIN, ownOrigin: WORKER_ORIGIN, trustedOrigins: ['https://crm.example.com'], trustedDomain: '127.0.0.1:8787' },
+  },
+};
+
+/** A report with every check passing, except those given, in the worker's order. */
+export function diagnosticsReport(replace: Partial<Record<DiagnosticCheckId, Partial<DiagnosticCheck>>> = {}): DiagnosticsReport {
+  const checks = (Object.keys(PASSING) as DiagnosticCheckId[]).map((id) => ({ ...PASSING[id], ...replace[id] }));
+  const summary = { pass: 0, warn: 0, fail: 0 };
+  for (const check of checks) summary[check.status] += 1;
+  return { app: { corpId: demoIds.corpId, agentId: String(demoIds.agentId) }, origin: WORKER_ORIGIN, checkedAt: 1707030000000, ok: summary.fail === 0, summary, checks };
+}
+
+/** 48002: the app is not among 客户联系 → 可调用接口的应用. */
+export const contactApiRefused: Partial<DiagnosticCheck> = {
+  status: 'fail',
+  errcode: 48002,
+  message: 'WeCom refused the customer-contact API (48002): this app is not among the apps allowed to call it.',
+  messageZh: '企业微信拒绝了客户联系接口（48002）：本应用不在「可调用接口的应用」中。',
+  fix: {
+    en: "Add this app under 管理后台 → 客户与上下游 → 客户联系 → 可调用接口的应用, and make sure WECOM_SECRET is this app's own Secret.",
+    zh: '在 管理后台 → 客户与上下游 → 客户联系 → 可调用接口的应用 中添加本应用，并确认 WECOM_SECRET 是本应用自己的 Secret。',
+  },
+  details: {},
+};
+
+/** 60020: gettoken from an address outside the app's 企业可信IP. */
+export const untrustedIp: Partial<DiagnosticCheck> = {
+  status: 'fail',
+  errcode: 60020,
+  message: "WeCom refuses calls from 203.0.113.7: it is not one of the app's trusted IPs (60020).",
+  messageZh: '企业微信拒绝来自 203.0.113.7 的调用：该地址不在应用的企业可信IP中（60020）。',
+  fix: {
+    en: 'Add 203.0.113.7 under 应用管理 → this app → 企业可信IP (editable once a trusted domain or a callback URL is set; takes about a minute).',
+    zh: '在 管理后台 → 应用管理 → 本应用 → 企业可信IP 中添加 203.0.113.7（需先设置可信域名或接收消息 URL 才能编辑，约 1 分钟后生效）。',
+  },
+  details: { egressIp: '203.0.113.7', viaProxy: true },
+};
+
+/** A check the worker did not run because gettoken failed. */
+export const blockedByToken: Partial<DiagnosticCheck> = {
+  status: 'warn',
+  message: 'Not checked: it needs a working access token (see the gettoken check).',
+  messageZh: '未检查：需要先能获取 access_token（见 gettoken 检查）。',
+  fix: null,
+  details: undefined,
+  blockedBy: 'access_token',
+};

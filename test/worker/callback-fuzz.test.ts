@@ -214,7 +214,7 @@ const generators: Array<[number, string, Generator]> = [
     const body = `\uFEFF<?xml version="1.0" encoding="UTF-8"?>\n<!-- from WeCom -->\n<xml>\n  <Encrypt>${cdata(`  ${sealed.encrypt}\n`)}</Encrypt>\n  <AgentID>${cdata(demoKeys.agentId)}</AgentID>\n</xml>\n`;
     return { label: 'genuine event in a decorated envelope', delivery: post(sealed, body), expect: accepted, genuine: marker };
   }],
-  [2, 'genuine-entities', async (random, n) => {
+  [2, 'genuine-entities', async (_random, n) => {
     // Predefined entities and character references are decoded; the stored event must show the decoded text.
     const marker = `${RUN}e${n}`;
     const sealed = await seal(eventXml({ ToUserName: demoKeys.corpId, FromUserName: 'sys', CreateTime: ++createTimeCounter, MsgType: 'event', Event: 'some_future_event', Marker: marker }).replace('<Marker>', '<Note>a &amp; b &#x4E2D; &lt;c&gt;</Note><Marker>'));

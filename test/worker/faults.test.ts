@@ -209,6 +209,9 @@ describe('WeCom failing under GET /api/contacts/:externalUserId (a read)', () =>
   });
 });
 
+// The client's own write calls (remark, message/send) are never retried after a timeout or a 5xx:
+// client.test.ts shows that against the simulator. No route writes to WeCom yet; the one route call
+// that must not be repeated is the single-use login code exchange.
 describe('WeCom failing under a call that must not be repeated', () => {
   beforeEach(resetState);
 
