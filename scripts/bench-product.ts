@@ -138,6 +138,8 @@ export interface BurstResult {
   concurrency: number;
   accepted: number;
   refused: number;
+  /** How the refused deliveries were answered: HTTP status, or the client error. */
+  refusals: Record<string, number>;
   ackP50Ms: number;
   ackP99Ms: number;
   burstMs: number;
@@ -244,6 +246,13 @@ export async function benchBurst(target: Target, options: { distinct?: number; r
   const deliveries = await pool(order, concurrency, (message) => sendCallback(message, { target: target.url, retries: 0, timeoutMs: 10_000 }));
   const burstMs = performance.now() - started;
   const accepted = deliveries.filter((d) => d.accepted).length;
+  const refusals: Record<string, number> = {};
+  for (const delivery of deliveries) {
+    const last = delivery.attempts[delivery.attempts.length - 1];
+    if (delivery.accepted || !last) continue;
+    const why = last.status === null ? (last.error ?? 'no answer') : `HTTP ${last.status}`;
+    refusals[why] = (refusals[why] ?? 0) + 1;
+  }
   const ackTimes = deliveries.flatMap((d) => d.attempts.filter((a) => a.status === 200).map((a) => a.ms));
 
   const cookie = await loginAs(target.url, target.simulatorUrl, demoIds.admin);
@@ -269,6 +278,7 @@ export async function benchBurst(target: Target, options: { distinct?: number; r
     concurrency,
     accepted,
     refused: order.length - accepted,
+    refusals,
     ackP50Ms: percentile(ackTimes, 50),
     ackP99Ms: percentile(ackTimes, 99),
     burstMs,

@@ -77,7 +77,7 @@ function burstRows(part: Part<BurstResult>): Row[] {
   return [
     [
       `Callback burst over HTTP (${part.distinct} distinct + ${part.retries} retries, ${part.concurrency} in flight)`,
-      `${part.accepted}/${part.deliveries} acknowledged, ack p50 ${fmt(part.ackP50Ms, 1)} ms, p99 ${fmt(part.ackP99Ms, 1)} ms`,
+      `${part.accepted}/${part.deliveries} acknowledged${part.refused > 0 ? ` (refused: ${Object.entries(part.refusals).map(([why, n]) => `${n} × ${why}`).join('; ')})` : ''}, ack p50 ${fmt(part.ackP50Ms, 1)} ms, p99 ${fmt(part.ackP99Ms, 1)} ms`,
       `${part.recorded} rows in D1 (${part.countedBy === 'd1' ? 'wrangler d1 execute' : 'admin API'}), ${part.duplicates} retries counted, ${part.applied} applied, ${part.failed} failed, drained in ${fmt(part.drainMs / 1000, 1)} s`,
       `rows = distinct events: ${verdict(part.met)}`,
     ],

@@ -174,6 +174,33 @@ describe('TokenBroker (the Durable Object)', () => {
   });
 });
 
+describe('TokenBroker after a gettoken failure an admin must fix', () => {
+  it('answers the failure from memory for a while instead of asking WeCom again', async () => {
+    await sim('mode', { untrustedIp: true });
+    for (let i = 0; i < 10; i++) {
+      const answer = await broker().accessToken(ref());
+      expect(answer.ok).toBe(false);
+    }
+    expect((await calls())('gettoken')).toBe(1);
+
+    // Once the backoff has passed (and the admin has fixed it), the next request asks again.
+    await sim('mode', { untrustedIp: false });
+    await inBroker((storage) => {
+      const failed = storage.kv.get<{ until: number }>('tokenFailure');
+      if (failed) storage.kv.put('tokenFailure', { ...failed, until: Date.now() - 1 });
+    });
+    expect((await broker().accessToken(ref())).ok).toBe(true);
+    expect((await calls())('gettoken')).toBe(2);
+    expect(await inBroker((storage) => storage.kv.get('tokenFailure'))).toBeUndefined();
+  });
+
+  it('does not hold on to a transient failure', async () => {
+    await sim('faults', { path: 'gettoken', status: 500, times: 3 });
+    expect((await broker().accessToken(ref())).ok).toBe(false);
+    expect((await broker().accessToken(ref())).ok).toBe(true);
+  });
+});
+
 describe('tokensFor (the reader in every isolate)', () => {
   it('reads a published token from KV without asking the broker', async () => {
     const lease: Lease = { value: 'TOKEN-FROM-KV', expiresAt: Date.now() + 7_000_000, refreshAt: Date.now() + 6_700_000 };

@@ -33,6 +33,12 @@ export const REFRESH_MARGIN_S = 300;
 export const TICKET_FORCE_INTERVAL_MS = 60_000;
 /** How long a token WeCom handed back after a refusal is not refetched for another refusal of it. */
 const REISSUE_WINDOW_MS = 60_000;
+/**
+ * After gettoken fails for a reason only an admin can fix (wrong secret or corp id, untrusted IP)
+ * or a rate limit, answer that failure from memory for this long instead of asking again: WeCom
+ * blocks a source after about 2,000 failed calls an hour, and a busy sidebar would get there.
+ */
+export const TOKEN_FAILURE_BACKOFF_MS = 30_000;
 /** KV refuses expirations under 60 s. */
 const KV_MIN_TTL_S = 60;
 
@@ -162,9 +168,20 @@ export class TokenBroker extends DurableObject<Env> {
       // very token with the same token, asking again cannot help; the caller's one retry decides.
       if (current.reissued && now - current.fetchedAt < REISSUE_WINDOW_MS) return Promise.resolve(leaseOnly(current));
     }
+    const failed = this.ctx.storage.kv.get<{ failure: WeComFailureData; until: number }>('tokenFailure');
+    if (failed && now < failed.until) return Promise.reject(failureFromData(failed.failure));
     return this.#once('token', async () => {
       const { deps } = this.#setup(ref);
-      const reply = await fetchAccessToken(deps);
+      let reply;
+      try {
+        reply = await fetchAccessToken(deps);
+      } catch (error) {
+        if (error instanceof WeComError && (error.kind === 'configuration' || error.kind === 'rate_limited')) {
+          this.ctx.storage.kv.put('tokenFailure', { failure: failureToData(error), until: Date.now() + TOKEN_FAILURE_BACKOFF_MS });
+        }
+        throw error;
+      }
+      this.ctx.storage.kv.delete('tokenFailure');
       const fetchedAt = Date.now();
       const lease = leaseOf(reply.access_token, reply.expires_in, fetchedAt);
       const stored: StoredToken = { ...lease, fetchedAt, reissued: stale !== undefined && reply.access_token === stale };
