@@ -61,7 +61,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
+// No telemetry, and no fetch of Cloudflare's request.cf sample: local serving talks to loopback only.
+const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
 
 function run(args: string[], log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {

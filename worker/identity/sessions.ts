@@ -81,7 +81,8 @@ export function createSessionStore(kv: KVNamespace, secret: string, now: () => n
       const session = await kv.get<Session>(sessionKey(hash), 'json');
       if (!session) return undefined;
       const at = now();
-      if (at - session.createdAt > SESSION_MAX_SECONDS * 1000) return undefined;
+      // KV's expiry already ends idle sessions; checking here too makes the rule independent of KV's timing.
+      if (at - session.createdAt > SESSION_MAX_SECONDS * 1000 || at - session.lastSeenAt > SESSION_IDLE_SECONDS * 1000) return undefined;
       if (at - session.lastSeenAt > TOUCH_INTERVAL_MS) {
         session.lastSeenAt = at;
         await write(hash, session);
