@@ -2,10 +2,12 @@
  * @module
  * `npm run bench`: numbers a user can check on their own machine, each printed against a reference
  * measured in the same run or a stated target, never against a time written down somewhere.
- * 1. callback intake in-process, against the official `@wecom/crypto`;
+ * 1. callback intake against the official `@wecom/crypto` (in Node): ours inside workerd, where the
+ *    product runs it, and in Node;
  * 2. a burst of signed callbacks against the local product, counted again in D1 after the queue drains;
  * 3. JS-SDK signing at rising concurrency, with the upstream token and ticket calls it cost;
- * 4. the sidebar's first-load JavaScript and, in Chromium, the time to a filled contact card.
+ * 4. the sidebar's first-load JavaScript and, in Chromium, the time to a filled contact card with
+ *    the API requests and sequential round trips it took.
  * Prints a table and writes bench-results.json. The product runs with the demo configuration and its
  * own simulator, in a temporary state directory, on free loopback ports; it stops by itself.
  */
@@ -55,21 +57,46 @@ type Row = [string, string, string, string];
 
 function intakeRows(part: Part<IntakeResult>): Row[] {
   if (failed(part)) return [['Callback intake', 'not measured', part.error, '']];
-  const { ours, reference } = part;
-  return [
+  const { ours, reference, workerd } = part;
+  const referenceCell = `@wecom/crypto verify+decrypt in Node: ${fmt(reference.eventsPerSecond)} events/s, ${fmt(reference.cpuMicrosPerEvent, 1)} µs CPU/event`;
+  // Without workerd's CPU (not Linux, or its process not found) the wall ratio alone decides.
+  const judged = (wallRatio: number, cpuRatio: number) =>
+    `ratio ${fmt(wallRatio, 2)} (CPU ${fmt(cpuRatio, 2)}), target ≥ 1.00: ${verdict(wallRatio >= 1 && (cpuRatio >= 1 || Number.isNaN(cpuRatio)))}`;
+  const rows: Row[] = [];
+  if (workerd.measured) {
+    const cpu = Number.isFinite(workerd.ours.cpuMicrosPerEvent) ? `${fmt(workerd.ours.cpuMicrosPerEvent, 1)} µs CPU/event` : 'CPU not measured';
+    rows.push(
+      [
+        `Callback intake in workerd, the product's runtime (${part.events} events, all ${part.padLengths} pad lengths, ${fmt(workerd.eventsPerRequest)} per request, median of ${workerd.rounds}; Miniflare)`,
+        `${fmt(workerd.ours.eventsPerSecond)} events/s, ${fmt(workerd.ours.wallMicrosPerEvent, 1)} µs/event wall, ${cpu}`,
+        referenceCell,
+        `${judged(workerd.wallRatio, workerd.cpuRatio)}; the product's real path`,
+      ],
+      [
+        '… in workerd, where the time goes (µs/event, each stage alone)',
+        `signature ${fmt(workerd.stages.signature, 1)}, decrypt ${fmt(workerd.stages.decrypt, 1)}, both XML parses + typing ${fmt(workerd.stages.xml, 1)}`,
+        `wall minus an empty request (${fmt(workerd.emptyRequest.wallMs, 2)} ms); ${workerd.cpuSource}`,
+        '',
+      ],
+    );
+  } else {
+    rows.push(["Callback intake in workerd, the product's runtime", 'not measured', workerd.reason, '']);
+  }
+  rows.push(
     [
-      `Callback intake, in-process (${part.events} events, all ${part.padLengths} pad lengths, median of ${part.rounds})`,
+      `Callback intake in Node (same events, median of ${part.rounds}); not the product's runtime`,
       `${fmt(ours.eventsPerSecond)} events/s, ${fmt(ours.cpuMicrosPerEvent, 1)} µs CPU/event`,
-      `@wecom/crypto verify+decrypt: ${fmt(reference.eventsPerSecond)} events/s, ${fmt(reference.cpuMicrosPerEvent, 1)} µs CPU/event`,
-      `ratio ${fmt(part.wallRatio, 2)} (CPU ${fmt(part.cpuRatio, 2)}), target ≥ 1.00: ${verdict(part.wallRatio >= 1 && part.cpuRatio >= 1)}`,
+      referenceCell,
+      `${judged(part.wallRatio, part.cpuRatio)}; Node's WebCrypto is asynchronous, tens of µs per call`,
     ],
     [
-      '… where the time goes (µs/event, each stage alone)',
+      '… in Node, where the time goes (µs/event, each stage alone)',
       `signature ${fmt(part.stages.signature, 1)}, decrypt ${fmt(part.stages.decrypt, 1)}, both XML parses + typing ${fmt(part.stages.xml, 1)}`,
       '',
       '',
     ],
-  ];
+  );
+  return rows;
 }
 
 function burstRows(part: Part<BurstResult>): Row[] {
@@ -112,8 +139,8 @@ function sidebarRows(js: Part<FirstLoadJs>, sidebar: Part<SidebarResult>): Row[]
     rows.push([
       `Sidebar, navigation to filled contact card (Chromium, median of ${sidebar.runs}, cold cache)`,
       `${fmt(sidebar.medianCardMs)} ms (p90 ${fmt(sidebar.p90CardMs)} ms)`,
-      `API round trips after load: ${sidebar.apiRequests.join(', ')} (${sidebar.apiPaths.join(', ')})`,
-      `target 2 round trips: ${verdict(sidebar.met)}`,
+      `API requests per load: ${sidebar.apiRequests.join(', ')}; sequential round trips: ${sidebar.apiRoundTrips.join(', ')} (${sidebar.apiRounds.map((round) => round.join(' + ')).join(', then ')})`,
+      `target 2 sequential round trips (judged on round trips, not requests): ${verdict(sidebar.met)}`,
     ]);
   }
   return rows;
@@ -128,7 +155,7 @@ const started = performance.now();
 const host = machine();
 console.log(`npm run bench on ${host.nproc} × ${host.cpu}, ${host.memoryGiB} GiB, Node ${host.node}, load average ${host.load1}\n`);
 
-const intake = await attempt('callback intake, in-process', () => benchIntake());
+const intake = await attempt('callback intake, in workerd and in Node', () => benchIntake());
 const js = await attempt('production build for the first-load JS', () => firstLoadJs());
 
 // The product runs with the demo configuration against its own simulator, whatever this shell exports.

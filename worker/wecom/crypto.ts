@@ -19,10 +19,14 @@ const WECOM_BLOCK = 32;
 const AES_BLOCK = 16;
 const HEADER = 20; // random(16) ‖ uint32 BE message length
 
+// Two lowercase hex digits per byte value, built once: a digest is then 20 lookups instead of
+// 20 toString + padStart calls.
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 export async function sha1Hex(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-1', encoder.encode(text)));
   let hex = '';
-  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
+  for (let i = 0; i < digest.length; i++) hex += HEX_BYTES[digest[i] ?? 0] ?? '';
   return hex;
 }
 
@@ -34,7 +38,9 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
-export async function callbackSignature(token: string, timestamp: string, nonce: string, encrypt: string): Promise<string> {
+// Not async itself: it hands back sha1Hex's promise, which saves every callback an extra
+// promise and its microtask hops (sorting and joining four strings cannot throw).
+export function callbackSignature(token: string, timestamp: string, nonce: string, encrypt: string): Promise<string> {
   // Default sort compares UTF-16 code units; that equals the official libraries' byte order
   // for the ASCII values WeCom sends (token, digits, base64).
   return sha1Hex([token, timestamp, nonce, encrypt].sort().join(''));
@@ -53,6 +59,8 @@ export async function verifyCallbackSignature(
 interface AesKey {
   key: CryptoKey;
   iv: Uint8Array<ArrayBuffer>;
+  /** The two blocks decryptMessage appends to every ciphertext; they depend only on the key. */
+  unpadTail: Uint8Array<ArrayBuffer>;
 }
 
 // Bounded because the key string comes from configuration that may rotate; a handful of
@@ -61,18 +69,29 @@ interface AesKey {
 const KEY_CACHE_LIMIT = 16;
 const keyCache = new Map<string, AesKey>();
 
-async function aesKey(encodingAESKey: string): Promise<AesKey | undefined> {
+/** A cached key, marked most recently used; synchronous so a hit costs decryptMessage no await. */
+function cachedAesKey(encodingAESKey: string): AesKey | undefined {
   const cached = keyCache.get(encodingAESKey);
   if (cached) {
     keyCache.delete(encodingAESKey);
     keyCache.set(encodingAESKey, cached);
-    return cached;
   }
+  return cached;
+}
+
+// Sixteen 0x10 bytes: the one 16-byte PKCS#7 block WebCrypto strips whatever came before it.
+const FULL_PAD_BLOCK = new Uint8Array(AES_BLOCK).fill(AES_BLOCK);
+
+async function importAesKey(encodingAESKey: string): Promise<AesKey | undefined> {
   if (encodingAESKey.length !== 43) return undefined;
   const raw = decodeBase64(`${encodingAESKey}=`);
   if (!raw || raw.length !== 32) return undefined;
   const key = await crypto.subtle.importKey('raw', raw, { name: 'AES-CBC' }, false, ['encrypt', 'decrypt']);
-  const entry: AesKey = { key, iv: raw.slice(0, AES_BLOCK) };
+  // A zero block Z, then E = AES(key, FULL_PAD_BLOCK) (CBC with a zero IV: its first output block).
+  const encryptedPad = await crypto.subtle.encrypt({ name: 'AES-CBC', iv: new Uint8Array(AES_BLOCK) }, key, FULL_PAD_BLOCK);
+  const unpadTail = new Uint8Array(2 * AES_BLOCK);
+  unpadTail.set(new Uint8Array(encryptedPad, 0, AES_BLOCK), AES_BLOCK);
+  const entry: AesKey = { key, iv: raw.slice(0, AES_BLOCK), unpadTail };
   if (keyCache.size >= KEY_CACHE_LIMIT) {
     const oldest = keyCache.keys().next();
     if (!oldest.done) keyCache.delete(oldest.value);
@@ -82,29 +101,28 @@ async function aesKey(encodingAESKey: string): Promise<AesKey | undefined> {
 }
 
 export async function decryptMessage(encodingAESKey: string, ciphertextBase64: string): Promise<DecryptResult> {
-  const aes = await aesKey(encodingAESKey);
+  const aes = cachedAesKey(encodingAESKey) ?? (await importAesKey(encodingAESKey));
   if (!aes) return { ok: false, reason: 'bad_key' };
   // A proxy that decodes a raw '+' in the query string leaves a space (reference §5.2 step 1).
-  const ciphertext = decodeBase64(ciphertextBase64.replaceAll(' ', '+'));
-  if (!ciphertext) return { ok: false, reason: 'bad_base64' };
-  if (ciphertext.length === 0 || ciphertext.length % WECOM_BLOCK !== 0) return { ok: false, reason: 'bad_length' };
+  // Decoded with room after the ciphertext for the two blocks appended below.
+  const extended = decodeBase64(ciphertextBase64.replaceAll(' ', '+'), aes.unpadTail.length);
+  if (!extended) return { ok: false, reason: 'bad_base64' };
+  const length = extended.length - aes.unpadTail.length;
+  if (length === 0 || length % WECOM_BLOCK !== 0) return { ok: false, reason: 'bad_length' };
 
   // WebCrypto insists on stripping a valid 16-byte PKCS#7 block, which WeCom's pad 17..32
-  // never is. Forge one more ciphertext block that decrypts to sixteen 0x10 bytes
-  // (CBC-encrypt that block chained from the real last block), let WebCrypto strip it, and
-  // keep WeCom's own padding for the checks below.
-  const lastBlock = ciphertext.slice(ciphertext.length - AES_BLOCK);
-  const fullPadBlock = new Uint8Array(AES_BLOCK).fill(AES_BLOCK);
-  const forged = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CBC', iv: lastBlock }, aes.key, fullPadBlock));
-  const extended = new Uint8Array(ciphertext.length + AES_BLOCK);
-  extended.set(ciphertext);
-  extended.set(forged.subarray(0, AES_BLOCK), ciphertext.length);
+  // never is. So append the key's tail Z ‖ E: in CBC, E decrypts to AES⁻¹(E) XOR Z = sixteen
+  // 0x10 bytes, which WebCrypto strips, and Z to 16 bytes of no meaning, dropped below. Each
+  // real block decrypts as before (CBC reads only it and the block before it), so WeCom's own
+  // padding stays for the checks below. One AES call per message: the tail needs no encryption
+  // per message, unlike a block forged from the real last block (reference §5.5).
+  extended.set(aes.unpadTail, length);
 
   let plain: Uint8Array;
   try {
-    plain = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-CBC', iv: aes.iv }, aes.key, extended));
+    plain = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-CBC', iv: aes.iv }, aes.key, extended), 0, length);
   } catch {
-    // Unreachable by construction (the forged block always unpads); kept so a runtime quirk
+    // Unreachable by construction (the appended tail always unpads); kept so a runtime quirk
     // surfaces as a refusal instead of an exception.
     return { ok: false, reason: 'bad_padding' };
   }
@@ -139,7 +157,7 @@ export async function encryptMessage(
   random16: Uint8Array = crypto.getRandomValues(new Uint8Array(AES_BLOCK)),
 ): Promise<string> {
   if (random16.length !== AES_BLOCK) throw new RangeError('random16 must be exactly 16 bytes');
-  const aes = await aesKey(encodingAESKey);
+  const aes = cachedAesKey(encodingAESKey) ?? (await importAesKey(encodingAESKey));
   if (!aes) throw new RangeError('EncodingAESKey must be 43 base64 characters that decode to 32 bytes');
   const messageBytes = encoder.encode(message);
   const receiveIdBytes = encoder.encode(receiveId);
@@ -157,33 +175,54 @@ export async function encryptMessage(
 }
 
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const BASE64_VALUES = new Int8Array(128).fill(-1);
+// Indexed by a character code's low byte; -1 outside the alphabet. Codes above 0xff are refused
+// separately, so the table needs no bounds check.
+const BASE64_VALUES = new Int8Array(256).fill(-1);
 for (let i = 0; i < BASE64_ALPHABET.length; i++) BASE64_VALUES[BASE64_ALPHABET.charCodeAt(i)] = i;
 
 /**
  * Strict about the alphabet, the length and where '=' may stand (atob would skip whitespace
  * and accept missing padding). Lenient about unused trailing bits: WeCom's own
  * EncodingAESKeys (the official sample's ends in 'C') only decode that way.
+ * The result has `spare` zero bytes after the decoded ones, for a caller that appends.
  */
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
+function decodeBase64(text: string, spare = 0): Uint8Array<ArrayBuffer> | undefined {
   if (text.length % 4 !== 0) return undefined;
   let padding = 0;
   if (text.endsWith('==')) padding = 2;
   else if (text.endsWith('=')) padding = 1;
-  const out = new Uint8Array((text.length / 4) * 3 - padding);
-  let bits = 0;
-  let bitCount = 0;
+  const dataEnd = text.length - padding;
+  const out = new Uint8Array((text.length / 4) * 3 - padding + spare);
+  // Four characters make three bytes; the last group, shortened by padding, is done below.
+  const wholeEnd = dataEnd - (dataEnd % 4);
   let written = 0;
-  for (let i = 0; i < text.length - padding; i++) {
-    const code = text.charCodeAt(i);
-    const value = code < 128 ? (BASE64_VALUES[code] ?? -1) : -1;
-    if (value < 0) return undefined;
-    bits = ((bits << 6) | value) & 0xffffff;
-    bitCount += 6;
-    if (bitCount >= 8) {
-      bitCount -= 8;
-      out[written++] = (bits >> bitCount) & 0xff;
+  let i = 0;
+  for (; i < wholeEnd; i += 4) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    const v0 = BASE64_VALUES[c0 & 0xff] ?? -1;
+    const v1 = BASE64_VALUES[c1 & 0xff] ?? -1;
+    const v2 = BASE64_VALUES[c2 & 0xff] ?? -1;
+    const v3 = BASE64_VALUES[c3 & 0xff] ?? -1;
+    if ((v0 | v1 | v2 | v3) < 0 || (c0 | c1 | c2 | c3) > 0xff) return undefined;
+    const group = (v0 << 18) | (v1 << 12) | (v2 << 6) | v3;
+    out[written++] = group >> 16;
+    out[written++] = (group >> 8) & 0xff;
+    out[written++] = group & 0xff;
+  }
+  if (i < dataEnd) {
+    // Two characters (one '=' short of three) or three: one or two bytes, unused low bits dropped.
+    let group = 0;
+    for (let shift = 18; i < dataEnd; i++, shift -= 6) {
+      const code = text.charCodeAt(i);
+      const value = code > 0xff ? -1 : (BASE64_VALUES[code] ?? -1);
+      if (value < 0) return undefined;
+      group |= value << shift;
     }
+    out[written++] = group >> 16;
+    if (padding === 1) out[written++] = (group >> 8) & 0xff;
   }
   return out;
 }

@@ -291,9 +291,16 @@ function namedValues(values: Record<string, string | number | number[] | undefin
     });
 }
 
-// Escaped so that a '|' inside a value cannot make two different events share a key.
+// Escaped so that a '|' inside a value cannot make two different events share a key. Values
+// rarely hold either character, so each is looked for before paying for two replaceAll calls.
 function joinKey(parts: Array<string | number>): string {
-  return parts.map((part) => String(part).replaceAll('\\', '\\\\').replaceAll('|', '\\|')).join('|');
+  let key = '';
+  for (let i = 0; i < parts.length; i++) {
+    const text = String(parts[i]);
+    const escaped = text.includes('|') || text.includes('\\') ? text.replaceAll('\\', '\\\\').replaceAll('|', '\\|') : text;
+    key += i === 0 ? escaped : `|${escaped}`;
+  }
+  return key;
 }
 
 /** For logs and the event table: unknown events keep their raw Event (or MsgType) so they can be told apart. */

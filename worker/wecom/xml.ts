@@ -2,8 +2,9 @@
  * @module
  * A small, hardened XML reader for WeCom's callback envelopes and messages. workerd has no
  * DOMParser, and a general parser brings DTDs and entity expansion (XXE, billion laughs)
- * that WeCom never needs. One forward pass, no regular expressions, no recursion, so hostile
- * input costs time linear in its length and refusals come early.
+ * that WeCom never needs. One forward pass, no recursion, and no regular expression but one
+ * single-character class (which cannot backtrack), so hostile input costs time linear in its
+ * length and refusals come early.
  */
 
 export interface XmlElement {
@@ -208,7 +209,17 @@ function resolveReference(body: string): string {
   return String.fromCodePoint(codePoint);
 }
 
+// isForbiddenControl's set as a character class. On a long section (the envelope's Encrypt is
+// about 1.5K characters) one regular-expression scan beats a loop over the characters; on the
+// short sections of a message the call costs more than the loop.
+const FORBIDDEN_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f]/;
+const SCAN_BY_PATTERN_FROM = 64;
+
 function checkCharacters(text: string, start: number, end: number): void {
+  if (end - start >= SCAN_BY_PATTERN_FROM) {
+    if (FORBIDDEN_CONTROL.test(text.slice(start, end))) refuse('control characters are not allowed');
+    return;
+  }
   for (let i = start; i < end; i++) if (isForbiddenControl(text.charCodeAt(i))) refuse('control characters are not allowed');
 }
 
