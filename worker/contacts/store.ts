@@ -57,6 +57,26 @@ interface BindingRow {
   unionid: string | null;
 }
 
+interface TouchpointRow {
+  id: number;
+  external_userid: string | null;
+  customer_id: string | null;
+  kind: TouchpointKind;
+  at: number;
+  actor_userid: string | null;
+  summary: string;
+}
+
+const toTouchpoint = (row: TouchpointRow): Touchpoint => ({
+  id: row.id,
+  externalUserId: row.external_userid,
+  customerId: row.customer_id,
+  kind: row.kind,
+  at: row.at,
+  actorUserid: row.actor_userid,
+  summary: row.summary,
+});
+
 const toBinding = (row: BindingRow): Binding => ({
   externalUserId: row.external_userid,
   customerId: row.customer_id,
@@ -66,6 +86,15 @@ const toBinding = (row: BindingRow): Binding => ({
 });
 
 export function createContactStore(db: D1Database) {
+  /** Runs `upsert` and returns the relationship's state before it, in one round trip. */
+  async function setFollow(corpId: string, externalUserId: string, userid: string, upsert: D1PreparedStatement): Promise<string | undefined> {
+    const [before] = await db.batch<{ state: string }>([
+      db.prepare('SELECT state FROM contact_follows WHERE corp_id = ?1 AND external_userid = ?2 AND userid = ?3').bind(corpId, externalUserId, userid),
+      upsert,
+    ]);
+    return before?.results[0]?.state;
+  }
+
   return {
     async binding(corpId: string, externalUserId: string): Promise<Binding | undefined> {
       const row = await db
@@ -138,35 +167,25 @@ export function createContactStore(db: D1Database) {
 
     /** Marks a relationship active; returns true when it was not active before. */
     async followActive(corpId: string, externalUserId: string, userid: string, addedAt: number | null, now: number): Promise<boolean> {
-      const before = await db
-        .prepare('SELECT state FROM contact_follows WHERE corp_id = ?1 AND external_userid = ?2 AND userid = ?3')
-        .bind(corpId, externalUserId, userid)
-        .first<{ state: string }>();
-      await db
+      const upsert = db
         .prepare(
           `INSERT INTO contact_follows (corp_id, external_userid, userid, state, added_at, updated_at) VALUES (?1, ?2, ?3, 'active', ?4, ?5)
            ON CONFLICT (corp_id, external_userid, userid) DO UPDATE SET state = 'active', ended_at = NULL,
              added_at = COALESCE(?4, added_at), updated_at = ?5`,
         )
-        .bind(corpId, externalUserId, userid, addedAt, now)
-        .run();
-      return before?.state !== 'active';
+        .bind(corpId, externalUserId, userid, addedAt, now);
+      return (await setFollow(corpId, externalUserId, userid, upsert)) !== 'active';
     },
 
     /** Marks a relationship ended; returns true when it was active (or unknown) before. */
     async followEnded(corpId: string, externalUserId: string, userid: string, endedAt: number, now: number): Promise<boolean> {
-      const before = await db
-        .prepare('SELECT state FROM contact_follows WHERE corp_id = ?1 AND external_userid = ?2 AND userid = ?3')
-        .bind(corpId, externalUserId, userid)
-        .first<{ state: string }>();
-      await db
+      const upsert = db
         .prepare(
           `INSERT INTO contact_follows (corp_id, external_userid, userid, state, ended_at, updated_at) VALUES (?1, ?2, ?3, 'ended', ?4, ?5)
            ON CONFLICT (corp_id, external_userid, userid) DO UPDATE SET state = 'ended', ended_at = COALESCE(ended_at, ?4), updated_at = ?5`,
         )
-        .bind(corpId, externalUserId, userid, endedAt, now)
-        .run();
-      return before?.state !== 'ended';
+        .bind(corpId, externalUserId, userid, endedAt, now);
+      return (await setFollow(corpId, externalUserId, userid, upsert)) !== 'ended';
     },
 
     async activeFollowsOfMembers(corpId: string, userids: readonly string[]): Promise<Array<{ externalUserId: string; userid: string }>> {
@@ -211,32 +230,16 @@ export function createContactStore(db: D1Database) {
            ORDER BY at DESC, id DESC LIMIT ?3`,
         )
         .bind(corpId, customerId, limit)
-        .all<{ id: number; external_userid: string | null; customer_id: string | null; kind: TouchpointKind; at: number; actor_userid: string | null; summary: string }>();
-      return results.map((row) => ({
-        id: row.id,
-        externalUserId: row.external_userid,
-        customerId: row.customer_id,
-        kind: row.kind,
-        at: row.at,
-        actorUserid: row.actor_userid,
-        summary: row.summary,
-      }));
+        .all<TouchpointRow>();
+      return results.map(toTouchpoint);
     },
 
     async touchpointsOfContact(corpId: string, externalUserId: string): Promise<Touchpoint[]> {
       const { results } = await db
         .prepare('SELECT id, external_userid, customer_id, kind, at, actor_userid, summary FROM touchpoints WHERE corp_id = ?1 AND external_userid = ?2 ORDER BY at DESC, id DESC')
         .bind(corpId, externalUserId)
-        .all<{ id: number; external_userid: string | null; customer_id: string | null; kind: TouchpointKind; at: number; actor_userid: string | null; summary: string }>();
-      return results.map((row) => ({
-        id: row.id,
-        externalUserId: row.external_userid,
-        customerId: row.customer_id,
-        kind: row.kind,
-        at: row.at,
-        actorUserid: row.actor_userid,
-        summary: row.summary,
-      }));
+        .all<TouchpointRow>();
+      return results.map(toTouchpoint);
     },
   };
 }
