@@ -113,14 +113,6 @@ export function createContactStore(db: D1Database) {
       return results.map(toBinding);
     },
 
-    async bindingsOfCustomer(corpId: string, customerId: string): Promise<Binding[]> {
-      const { results } = await db
-        .prepare('SELECT * FROM contact_bindings WHERE corp_id = ?1 AND customer_id = ?2 ORDER BY bound_at')
-        .bind(corpId, customerId)
-        .all<BindingRow>();
-      return results.map(toBinding);
-    },
-
     /** Binds, replacing an earlier binding; returns the previous customer id if there was one. */
     async bind(corpId: string, binding: Binding): Promise<string | undefined> {
       const previous = await db
@@ -230,14 +222,6 @@ export function createContactStore(db: D1Database) {
            ORDER BY at DESC, id DESC LIMIT ?3`,
         )
         .bind(corpId, customerId, limit)
-        .all<TouchpointRow>();
-      return results.map(toTouchpoint);
-    },
-
-    async touchpointsOfContact(corpId: string, externalUserId: string): Promise<Touchpoint[]> {
-      const { results } = await db
-        .prepare('SELECT id, external_userid, customer_id, kind, at, actor_userid, summary FROM touchpoints WHERE corp_id = ?1 AND external_userid = ?2 ORDER BY at DESC, id DESC')
-        .bind(corpId, externalUserId)
         .all<TouchpointRow>();
       return results.map(toTouchpoint);
     },

@@ -2,12 +2,12 @@
  * @module
  * `/api/admin/*` (admin role): users and their roles, org sync with progress, recent callback events.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app.ts';
 import { AppError } from '../errors.ts';
 import { startReconcile } from '../contacts/jobs.ts';
 import { createReconcileLog } from '../contacts/reconcile.ts';
-import { runView } from '../jobs/runs.ts';
+import { runView, type JobRun, type RunLog } from '../jobs/runs.ts';
 import { createEventStore } from '../events/store.ts';
 import { requireRole } from '../identity/guard.ts';
 import { createOrgSyncLog } from '../identity/org-sync.ts';
@@ -19,6 +19,28 @@ function positiveInt(value: string | undefined, fallback: number, max: number): 
   if (value === undefined) return fallback;
   if (!/^[0-9]{1,6}$/.test(value)) throw new AppError(400, 'bad_request', `Expected a positive integer, got "${value.slice(0, 20)}"`);
   return Math.min(max, Math.max(1, Number(value)));
+}
+
+type Started = { run: JobRun<Record<string, number>>; alreadyRunning: boolean; finished: Promise<unknown> | undefined };
+
+/** Start (202, or 409 with the running one), latest, and one run: the same for every admin job. */
+function jobRoutes(label: string, start: (c: Context<AppEnv>) => Promise<Started>, runs: (c: Context<AppEnv>) => RunLog<Record<string, number>>) {
+  return new Hono<AppEnv>()
+    .post('/', async (c) => {
+      const started = await start(c);
+      if (started.finished) c.executionCtx.waitUntil(started.finished);
+      return c.json({ run: runView(started.run), alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
+    })
+    .get('/latest', async (c) => {
+      const run = await runs(c).latest();
+      return c.json({ run: run ? runView(run) : null });
+    })
+    .get('/:id', async (c) => {
+      const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
+      const run = await runs(c).get(id);
+      if (!run) throw new AppError(404, 'not_found', `No ${label} ${id}`);
+      return c.json({ run: runView(run) });
+    });
 }
 
 export const admin = new Hono<AppEnv>()
@@ -54,41 +76,22 @@ export const admin = new Hono<AppEnv>()
     return c.json({ revoked });
   })
 
-  .post('/org-sync', async (c) => {
-    const started = await startOrgSync(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId);
-    if (started.finished) c.executionCtx.waitUntil(started.finished);
-    return c.json({ run: runView(started.run), alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
-  })
-
-  .get('/org-sync/latest', async (c) => {
-    const run = await createOrgSyncLog(c.env.DB, c.var.services.app).latest();
-    return c.json({ run: run ? runView(run) : null });
-  })
-
-  .get('/org-sync/:id', async (c) => {
-    const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
-    const run = await createOrgSyncLog(c.env.DB, c.var.services.app).get(id);
-    if (!run) throw new AppError(404, 'not_found', `No org sync ${id}`);
-    return c.json({ run: runView(run) });
-  })
-
-  .post('/reconcile', async (c) => {
-    const started = await startReconcile(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId);
-    if (started.finished) c.executionCtx.waitUntil(started.finished);
-    return c.json({ run: runView(started.run), alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
-  })
-
-  .get('/reconcile/latest', async (c) => {
-    const run = await createReconcileLog(c.env.DB, c.var.services.app).latest();
-    return c.json({ run: run ? runView(run) : null });
-  })
-
-  .get('/reconcile/:id', async (c) => {
-    const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
-    const run = await createReconcileLog(c.env.DB, c.var.services.app).get(id);
-    if (!run) throw new AppError(404, 'not_found', `No reconciliation ${id}`);
-    return c.json({ run: runView(run) });
-  })
+  .route(
+    '/org-sync',
+    jobRoutes(
+      'org sync',
+      (c) => startOrgSync(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId),
+      (c) => createOrgSyncLog(c.env.DB, c.var.services.app),
+    ),
+  )
+  .route(
+    '/reconcile',
+    jobRoutes(
+      'reconciliation',
+      (c) => startReconcile(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId),
+      (c) => createReconcileLog(c.env.DB, c.var.services.app),
+    ),
+  )
 
   .get('/events', async (c) => {
     const limit = positiveInt(c.req.query('limit'), 50, 200);
