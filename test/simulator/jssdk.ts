@@ -8,13 +8,17 @@
  * mixed up between config and agentConfig, or an expired ticket fails here as it would there.
  *
  * Request `{ url, corpId, agentId, config?: { timestamp, nonceStr, signature }, agentConfig?: … }`,
- * answer `{ config?: { ok, errMsg, errCode? }, agentConfig?: … }` for the signatures given. A
- * body with `kind` is the older one-signature form, left to the route that serves it.
+ * answer `{ config?: { ok, errMsg, errCode? }, agentConfig?: … }` for the signatures given.
+ *
+ * A body with `kind` is the older one-signature form, kept as it was for the tests that use it:
+ * `{ kind: 'config' | 'agentConfig', url, timestamp, nonceStr, signature, agentid? }` answers
+ * `{ ok, errMsg }`. It checks only live tickets of that kind (the app ticket of `agentid` when
+ * given), of any corp, with no trusted-domain check and no reason.
  * Runtime-neutral like app.ts (WebCrypto only).
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import type { JsapiTicketRecord, SimulatorModes } from './app.ts';
+import type { JsapiTicketRecord, SimulatorModes } from './state.ts';
 
 export interface VerifierDeps {
   /** Read at each request: tickets come and go while the simulator runs. */
@@ -45,6 +49,11 @@ async function sha1Hex(text: string): Promise<string> {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
+/** The JS-SDK signature (lowercase hex) of `url` with `ticket` (reference §3.1). */
+function signatureOf(ticket: JsapiTicketRecord, url: string, signed: Signed): Promise<string> {
+  return sha1Hex(`jsapi_ticket=${ticket.ticket}&noncestr=${signed.nonceStr}&timestamp=${signed.timestamp}&url=${url}`);
+}
+
 function readSigned(value: unknown): Signed | undefined | 'invalid' {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) return 'invalid';
@@ -71,8 +80,7 @@ export function jssdkVerifier(deps: VerifierDeps) {
     const at = deps.now();
     let expired = false;
     for (const ticket of candidates) {
-      const expected = await sha1Hex(`jsapi_ticket=${ticket.ticket}&noncestr=${signed.nonceStr}&timestamp=${signed.timestamp}&url=${url}`);
-      if (expected !== signed.signature.toLowerCase()) continue;
+      if ((await signatureOf(ticket, url, signed)) !== signed.signature.toLowerCase()) continue;
       if (ticket.expiresAt > at) return { ok: true, errMsg: `${kind}:ok` };
       expired = true;
     }
@@ -81,9 +89,21 @@ export function jssdkVerifier(deps: VerifierDeps) {
     return { ok: false, errMsg: `${kind}:fail invalid signature`, errCode: 40093, reason: 'no_matching_ticket' };
   }
 
+  /** The older one-signature form: live tickets of the kind only, compared exactly as given. */
+  async function legacyVerdict(kind: Kind, url: string, agentid: number | undefined, signed: Signed): Promise<{ ok: boolean; errMsg: string }> {
+    const at = deps.now();
+    const candidates = deps
+      .tickets()
+      .filter((t) => t.kind === (kind === 'config' ? 'corp' : 'agent') && t.expiresAt > at && (kind === 'config' || agentid === undefined || t.agentid === agentid));
+    for (const ticket of candidates) {
+      if ((await signatureOf(ticket, url, signed)) === signed.signature) return { ok: true, errMsg: `${kind}:ok` };
+    }
+    return { ok: false, errMsg: `${kind}:invalid signature` };
+  }
+
   return new Hono()
     .use('*', cors())
-    .post('/verify', async (c, next) => {
+    .post('/verify', async (c) => {
       let body: unknown;
       try {
         const text = await c.req.text();
@@ -94,8 +114,14 @@ export function jssdkVerifier(deps: VerifierDeps) {
       if (typeof body !== 'object' || body === null || Array.isArray(body)) return c.json({ error: 'bad_request', message: 'body must be a JSON object' }, 400);
       const input = body as Record<string, unknown>;
       if ('kind' in input) {
-        await next();
-        return;
+        const { kind, url } = input;
+        if (kind !== 'config' && kind !== 'agentConfig') return c.json({ error: 'bad_request', message: 'kind must be config or agentConfig' }, 400);
+        const signed = readSigned(input);
+        if (typeof url !== 'string' || signed === undefined || signed === 'invalid') {
+          return c.json({ error: 'bad_request', message: 'url, timestamp, nonceStr and signature are required' }, 400);
+        }
+        const agentid = input.agentid === undefined ? undefined : Number(input.agentid);
+        return c.json(await legacyVerdict(kind, url, agentid, signed));
       }
       const { url, corpId } = input;
       const agentId = typeof input.agentId === 'string' || typeof input.agentId === 'number' ? Number(input.agentId) : Number.NaN;

@@ -1,0 +1,162 @@
+/**
+ * @module
+ * The control API tests and `npm run dev` steer the simulator with, mounted at `/__sim`; never
+ * part of WeCom's surface. Reset, call counts, the clock, token invalidation, injected faults
+ * (replayed by surface.ts), modes, sent messages, OAuth codes without the pages, and the JS-SDK
+ * signature check (jssdk.ts). Refusals here are plain 400s `{ error, message }`: this is not WeCom.
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { jssdkVerifier } from './jssdk.ts';
+import type { AuthFlow, AuthRequest } from './oauth.ts';
+import type { Fault, JsonObject, SimCore } from './state.ts';
+import { readJson, type Ctx, type SimEnv } from './wire.ts';
+
+export function controlRoutes(core: SimCore, auth: AuthFlow): Hono<SimEnv> {
+  const { state, now, corp, findApp, findMember } = core;
+  const control = new Hono<SimEnv>();
+
+  // The SPA's JS-SDK stand-in calls /__sim/jssdk/verify from the page's origin, so browsers preflight.
+  control.use('*', cors());
+  control.route('/jssdk', jssdkVerifier({ tickets: () => state.tickets, modes: () => state.modes, now }));
+
+  const refuse = (c: Ctx, message: string) => c.json({ error: 'bad_request', message }, 400);
+
+  async function controlBody(c: Ctx): Promise<JsonObject | undefined> {
+    try {
+      return await readJson(c);
+    } catch {
+      return undefined;
+    }
+  }
+
+  control.post('/reset', async (c) => {
+    const body = await controlBody(c);
+    core.reset({ forgetTokens: body?.forgetTokens === true });
+    return c.json({ ok: true });
+  });
+
+  control.get('/calls', (c) => c.json(state.calls));
+  control.post('/calls/reset', (c) => {
+    state.calls = {};
+    return c.json({ ok: true });
+  });
+
+  control.get('/clock', (c) => c.json({ now: now(), offsetSeconds: state.clockOffsetSeconds }));
+  control.post('/clock', async (c) => {
+    const body = await controlBody(c);
+    const seconds = body?.advanceSeconds;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return refuse(c, 'advanceSeconds must be a number >= 0');
+    state.clockOffsetSeconds += Math.floor(seconds);
+    return c.json({ now: now(), offsetSeconds: state.clockOffsetSeconds });
+  });
+
+  control.post('/tokens/invalidate', (c) => {
+    let invalidated = 0;
+    for (const token of state.tokens) {
+      if (!token.invalidated) {
+        token.invalidated = true;
+        invalidated++;
+      }
+    }
+    return c.json({ invalidated });
+  });
+
+  control.get('/faults', (c) => c.json({ faults: state.faults }));
+  control.delete('/faults', (c) => {
+    state.faults = [];
+    return c.json({ ok: true });
+  });
+  control.post('/faults', async (c) => {
+    const body = await controlBody(c);
+    if (!body) return refuse(c, 'body must be a JSON object');
+    const rawPath = body.path;
+    if (typeof rawPath !== 'string' || rawPath === '') return refuse(c, 'path is required, e.g. "/cgi-bin/externalcontact/get"');
+    const path = rawPath.startsWith('/') ? rawPath : `/cgi-bin/${rawPath}`;
+    const fault: Fault = { path, remaining: 1 };
+    const { errcode, errmsg, status, delayMs, times } = body;
+    if (errcode !== undefined) {
+      if (typeof errcode !== 'number' || !Number.isInteger(errcode)) return refuse(c, 'errcode must be an integer');
+      fault.errcode = errcode;
+    }
+    if (errmsg !== undefined) {
+      if (typeof errmsg !== 'string') return refuse(c, 'errmsg must be a string');
+      fault.errmsg = errmsg;
+    }
+    if (status !== undefined) {
+      if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return refuse(c, 'status must be an HTTP status 200..599');
+      fault.status = status;
+    }
+    if (body.body !== undefined) {
+      const raw = body.body;
+      if (typeof raw === 'string') fault.body = raw;
+      else if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) fault.body = raw;
+      else return refuse(c, 'body must be a string (sent as is) or an object (sent as JSON)');
+    }
+    if (delayMs !== undefined) {
+      if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) return refuse(c, 'delayMs must be a number >= 0');
+      fault.delayMs = delayMs;
+    }
+    if (times !== undefined) {
+      if (typeof times !== 'number' || !Number.isInteger(times) || times < 1) return refuse(c, 'times must be an integer >= 1');
+      fault.remaining = times;
+    }
+    if (fault.errcode === undefined && fault.status === undefined && fault.body === undefined && fault.delayMs === undefined) {
+      return refuse(c, 'give at least one of errcode, status, body, delayMs');
+    }
+    state.faults.push(fault);
+    return c.json({ ok: true, fault });
+  });
+
+  control.get('/mode', (c) => c.json(state.modes));
+  control.post('/mode', async (c) => {
+    const body = await controlBody(c);
+    if (!body) return refuse(c, 'body must be a JSON object');
+    const next = { ...state.modes };
+    for (const key of ['untrustedIp', 'noContactPermission', 'emptyVisibleRange'] as const) {
+      const value = body[key];
+      if (value === undefined) continue;
+      if (typeof value !== 'boolean') return refuse(c, `${key} must be a boolean`);
+      next[key] = value;
+    }
+    const domains = body.trustedDomains;
+    if (domains !== undefined) {
+      if (domains === null) next.trustedDomains = null;
+      else if (Array.isArray(domains) && domains.every((d) => typeof d === 'string')) next.trustedDomains = domains as string[];
+      else return refuse(c, 'trustedDomains must be null or an array of host[:port] strings');
+    }
+    state.modes = next;
+    return c.json(state.modes);
+  });
+
+  control.get('/messages', (c) => c.json({ messages: state.messages }));
+
+  control.post('/oauth/code', async (c) => {
+    const body = await controlBody(c);
+    if (!body) return refuse(c, 'body must be a JSON object');
+    const { userid, scope = 'snsapi_base', agentid = corp().apps[0]?.agentid ?? null, flow = 'oauth' } = body;
+    // `visitor: true` is shorthand for the visitor who is nobody's customer.
+    const openid = body.visitor === true ? corp().visitors.find((v) => !v.external_userid)?.openid : body.openid;
+    if (scope !== 'snsapi_base' && scope !== 'snsapi_privateinfo') return refuse(c, 'scope must be snsapi_base or snsapi_privateinfo');
+    if (flow !== 'oauth' && flow !== 'sso') return refuse(c, 'flow must be oauth or sso');
+    if (agentid !== null && typeof agentid !== 'number' && typeof agentid !== 'string') return refuse(c, 'agentid must be a number, a string or null');
+    const requestApp = agentid === null ? undefined : findApp(Number(agentid));
+    if (agentid !== null && !requestApp) return refuse(c, `no app with agentid ${String(agentid)}`);
+    if (scope === 'snsapi_privateinfo' && !requestApp) return refuse(c, 'snsapi_privateinfo needs an agentid');
+    const request: AuthRequest = { flow, app: requestApp, scope, redirectUri: 'http://127.0.0.1/', state: undefined, params: {} };
+    if (typeof userid === 'string') {
+      const member = findMember(userid);
+      if (!member) return refuse(c, `no member ${userid}`);
+      const refusal = auth.pickRefusal(request, member);
+      if (refusal) return refuse(c, refusal);
+      return c.json({ code: auth.issueCode(request, { userid }) });
+    }
+    if (typeof openid === 'string') {
+      if (!corp().visitors.some((v) => v.openid === openid)) return refuse(c, `no visitor ${openid}`);
+      return c.json({ code: auth.issueCode(request, { openid }) });
+    }
+    return refuse(c, 'give userid (a member), openid (a visitor) or visitor: true');
+  });
+
+  return control;
+}
