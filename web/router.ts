@@ -58,9 +58,3 @@ export function startRouter(): void {
     route.value = parseHash(location.hash);
   });
 }
-
-export function navigate(to: Route): void {
-  const hash = hrefFor(to);
-  if (location.hash !== hash) location.hash = hash;
-  route.value = to;
-}

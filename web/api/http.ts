@@ -24,8 +24,12 @@ export class ApiError extends Error {
   }
 }
 
-export function isApiError(value: unknown): value is ApiError {
-  return value instanceof ApiError;
+/**
+ * What a store keeps from a failed call. `request` throws `ApiError`s; anything else is a bug on
+ * this side, kept as an `unexpected` error with status 0 so the screen still says something.
+ */
+export function toApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : new ApiError(0, 'unexpected', error instanceof Error ? error.message : String(error));
 }
 
 type Listener = (error: ApiError) => void;

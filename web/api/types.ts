@@ -3,12 +3,22 @@
  * The worker's JSON shapes (docs/api.md), as the SPA reads them.
  */
 
+/** Whether `value` is one of `known`; a newer worker may send values this SPA does not know yet. */
+export function isOneOf<T extends string>(known: readonly T[], value: string): value is T {
+  return (known as readonly string[]).includes(value);
+}
+
 export const STAGES = ['lead', 'qualified', 'proposal', 'won', 'lost'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface Person {
   userid: string;
   name: string;
+}
+
+/** A member by name; the userid when WeCom gave no name, or when only the userid is known. */
+export function personName(person: Person | string): string {
+  return typeof person === 'string' ? person : person.name || person.userid;
 }
 
 export interface Customer {
@@ -103,16 +113,18 @@ export interface Note {
   createdAt: number;
 }
 
-export type TimelineKind =
-  | 'contact_added'
-  | 'contact_edited'
-  | 'contact_deleted'
-  | 'follow_user_deleted'
-  | 'note'
-  | 'customer_created'
-  | 'customer_edited'
-  | 'bound'
-  | 'unbound';
+export const TIMELINE_KINDS = [
+  'contact_added',
+  'contact_edited',
+  'contact_deleted',
+  'follow_user_deleted',
+  'note',
+  'customer_created',
+  'customer_edited',
+  'bound',
+  'unbound',
+] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
 export interface TimelineItem {
   id: string;

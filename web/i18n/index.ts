@@ -43,9 +43,14 @@ export function setLocale(next: Locale): void {
   document.title = messages[next]['app.title'];
 }
 
-/** Dates as the member's language writes them. WeCom times are seconds, the worker's milliseconds. */
+/** WeCom times are seconds, the worker's milliseconds. */
+export function toMillis(at: number): number {
+  return at < 1e11 ? at * 1000 : at;
+}
+
+/** Dates as the member's language writes them, from seconds or milliseconds. */
 export function formatDate(at: number, withTime = false): string {
-  const ms = at < 1e11 ? at * 1000 : at;
+  const ms = toMillis(at);
   const options: Intl.DateTimeFormatOptions = withTime
     ? { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }
     : { year: 'numeric', month: '2-digit', day: '2-digit' };

@@ -6,17 +6,13 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { getAdminEvents, getAdminUsers, getDiagnostics, getOrgSync, putUserRoles, startOrgSync } from '../api/admin.ts';
-import { ApiError } from '../api/http.ts';
+import { toApiError, type ApiError } from '../api/http.ts';
 import type { AdminEvent, AdminUser, DiagnosticsReport, OrgSyncRun, Role } from '../api/types.ts';
 import type { LoadStatus } from './contact.ts';
 import { useSessionStore } from './session.ts';
 
 /** How often a running org sync is asked for progress. */
 export const ORG_SYNC_POLL_MS = 1000;
-
-function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : new ApiError(0, 'unexpected', error instanceof Error ? error.message : String(error));
-}
 
 export const useAdminUsersStore = defineStore('adminUsers', () => {
   const users = ref<AdminUser[]>([]);
@@ -36,21 +32,24 @@ export const useAdminUsersStore = defineStore('adminUsers', () => {
       status.value = 'ready';
       useOrgSyncStore().show(answer.latestSync);
     } catch (caught) {
-      error.value = asApiError(caught);
+      error.value = toApiError(caught);
       status.value = 'error';
     }
   }
 
-  async function setRoles(id: number, next: Role[]): Promise<boolean> {
-    if (savingId.value !== null) return false;
+  /** Gives or takes one role; the roles are sent in the worker's own order. */
+  async function setRole(id: number, role: Role, held: boolean): Promise<boolean> {
+    const user = users.value.find((candidate) => candidate.id === id);
+    if (!user || savingId.value !== null) return false;
+    const next = roles.value.filter((known) => (known === role ? held : user.roles.includes(known)));
     savingId.value = id;
     rowErrors.value = Object.fromEntries(Object.entries(rowErrors.value).filter(([key]) => Number(key) !== id));
     try {
       const saved = await putUserRoles(id, next);
-      users.value = users.value.map((user) => (user.id === id ? saved : user));
+      users.value = users.value.map((listed) => (listed.id === id ? saved : listed));
       return true;
     } catch (caught) {
-      rowErrors.value = { ...rowErrors.value, [id]: asApiError(caught) };
+      rowErrors.value = { ...rowErrors.value, [id]: toApiError(caught) };
       return false;
     } finally {
       savingId.value = null;
@@ -67,7 +66,7 @@ export const useAdminUsersStore = defineStore('adminUsers', () => {
 
   useSessionStore().onReset(reset);
 
-  return { users, roles, status, error, savingId, rowErrors, load, setRoles };
+  return { users, roles, status, error, savingId, rowErrors, load, setRole };
 });
 
 export const useOrgSyncStore = defineStore('orgSync', () => {
@@ -96,7 +95,7 @@ export const useOrgSyncStore = defineStore('orgSync', () => {
       run.value = next;
       error.value = null;
     } catch (caught) {
-      error.value = asApiError(caught);
+      error.value = toApiError(caught);
       // A 401 ends the session; anything else is worth another try on the next tick.
       if (error.value.status === 401) return;
     }
@@ -117,7 +116,7 @@ export const useOrgSyncStore = defineStore('orgSync', () => {
     try {
       run.value = await startOrgSync();
     } catch (caught) {
-      const failure = asApiError(caught);
+      const failure = toApiError(caught);
       // 409: a sync is already running; follow that one instead.
       const running = failure.status === 409 ? failure.body.run : undefined;
       if (typeof running === 'object' && running !== null) run.value = running as OrgSyncRun;
@@ -151,7 +150,7 @@ export const useAdminEventsStore = defineStore('adminEvents', () => {
       events.value = await getAdminEvents(limit);
       status.value = 'ready';
     } catch (caught) {
-      error.value = asApiError(caught);
+      error.value = toApiError(caught);
       status.value = 'error';
     }
   }
@@ -187,7 +186,7 @@ export const useDiagnosticsStore = defineStore('adminDiagnostics', () => {
       status.value = 'ready';
     } catch (caught) {
       if (ticket !== latest) return;
-      error.value = asApiError(caught);
+      error.value = toApiError(caught);
       status.value = 'error';
     }
   }

@@ -5,7 +5,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { getChat } from '../api/chats.ts';
-import { ApiError } from '../api/http.ts';
+import { toApiError, type ApiError } from '../api/http.ts';
 import type { ChatDetail } from '../api/types.ts';
 import type { LoadStatus } from './contact.ts';
 import { useSessionStore } from './session.ts';
@@ -28,9 +28,14 @@ export const useChatStore = defineStore('chat', () => {
       status.value = 'ready';
     } catch (caught) {
       if (chatId.value !== id) return;
-      error.value = caught instanceof ApiError ? caught : new ApiError(0, 'unexpected', String(caught));
+      error.value = toApiError(caught);
       status.value = 'error';
     }
+  }
+
+  /** Loads unless this group is already on screen, on its way, or failed (the screen offers a retry). */
+  function ensure(id: string): Promise<void> {
+    return chatId.value !== id || status.value === 'idle' ? load(id) : Promise.resolve();
   }
 
   function reset(): void {
@@ -42,5 +47,5 @@ export const useChatStore = defineStore('chat', () => {
 
   useSessionStore().onReset(reset);
 
-  return { chatId, detail, status, error, load };
+  return { chatId, detail, status, error, load, ensure };
 });

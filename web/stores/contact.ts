@@ -4,28 +4,25 @@
  * that change the binding (bind a suggestion or a search hit, create a customer, unbind).
  */
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
+import { computed, ref } from 'vue';
 import { bindContact, createCustomerForContact, getContact, unbindContact } from '../api/contacts.ts';
 import { searchCustomers } from '../api/customers.ts';
-import { ApiError } from '../api/http.ts';
-import type { ContactDetail, Customer, NewCustomer } from '../api/types.ts';
+import { toApiError, type ApiError } from '../api/http.ts';
+import type { ContactDetail, Customer, FollowUser, NewCustomer } from '../api/types.ts';
 import { forgetCachedContact, readCachedContact, writeCachedContact } from './cache.ts';
 import { useSessionStore } from './session.ts';
 
 export type LoadStatus = 'idle' | 'loading' | 'ready' | 'error';
 export type ContactAction = 'bind' | 'create' | 'unbind';
 
-function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : new ApiError(0, 'unexpected', error instanceof Error ? error.message : String(error));
-}
-
 export const useContactStore = defineStore('contact', () => {
+  const session = useSessionStore();
   const externalUserId = ref<string | null>(null);
   const detail = ref<ContactDetail | null>(null);
   const status = ref<LoadStatus>('idle');
   const error = ref<ApiError | null>(null);
-  /** True while the screen shows the cached answer and the fresh one is on its way. */
-  const stale = ref(false);
+  /** The signed-in member's own relation to the contact: the remark, tags and company they noted. */
+  const mine = computed<FollowUser | null>(() => detail.value?.followUsers.find((follow) => follow.userid === session.userid) ?? null);
 
   const busy = ref<ContactAction | null>(null);
   const actionError = ref<ApiError | null>(null);
@@ -38,7 +35,7 @@ export const useContactStore = defineStore('contact', () => {
   let inflight: { id: string; promise: Promise<void> } | null = null;
 
   function remember(id: string, next: ContactDetail): void {
-    const userid = useSessionStore().userid;
+    const userid = session.userid;
     if (userid) writeCachedContact(userid, id, next);
   }
 
@@ -53,11 +50,10 @@ export const useContactStore = defineStore('contact', () => {
       results.value = null;
       searchError.value = null;
     }
-    const userid = useSessionStore().userid;
+    const userid = session.userid;
     const cached = userid ? readCachedContact(userid, id) : undefined;
     if (cached) {
       detail.value = cached;
-      stale.value = true;
       status.value = 'ready';
     } else {
       if (switching) detail.value = null;
@@ -74,10 +70,9 @@ export const useContactStore = defineStore('contact', () => {
         if (externalUserId.value !== id) return;
         // A refusal (no longer your contact, CRM down) must not leave the cached screen standing.
         if (userid) forgetCachedContact(userid, id);
-        error.value = asApiError(caught);
+        error.value = toApiError(caught);
         status.value = 'error';
       } finally {
-        stale.value = false;
         if (inflight?.id === id) inflight = null;
       }
     })();
@@ -100,7 +95,7 @@ export const useContactStore = defineStore('contact', () => {
       await run(id);
       return true;
     } catch (caught) {
-      actionError.value = asApiError(caught);
+      actionError.value = toApiError(caught);
       return false;
     } finally {
       busy.value = null;
@@ -145,7 +140,7 @@ export const useContactStore = defineStore('contact', () => {
       const found = await searchCustomers(q);
       if (query.value.trim() === q) results.value = found;
     } catch (caught) {
-      searchError.value = asApiError(caught);
+      searchError.value = toApiError(caught);
     } finally {
       searching.value = false;
     }
@@ -165,7 +160,6 @@ export const useContactStore = defineStore('contact', () => {
     detail.value = null;
     status.value = 'idle';
     error.value = null;
-    stale.value = false;
     busy.value = null;
     actionError.value = null;
     query.value = '';
@@ -173,14 +167,14 @@ export const useContactStore = defineStore('contact', () => {
     searchError.value = null;
   }
 
-  useSessionStore().onReset(reset);
+  session.onReset(reset);
 
   return {
     externalUserId,
     detail,
     status,
     error,
-    stale,
+    mine,
     busy,
     actionError,
     query,

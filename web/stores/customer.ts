@@ -7,7 +7,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { addNote as postNote, getTimeline, listNotes, patchCustomer, VersionConflictError } from '../api/customers.ts';
-import { ApiError } from '../api/http.ts';
+import { toApiError, type ApiError } from '../api/http.ts';
 import type { Customer, CustomerPatch, Note, Stage, TimelineItem } from '../api/types.ts';
 import { useContactStore, type LoadStatus } from './contact.ts';
 import { useSessionStore } from './session.ts';
@@ -45,10 +45,6 @@ export function patchFor(change: CustomerChange, base: Customer): CustomerPatch 
       return { customFields };
     }
   }
-}
-
-function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : new ApiError(0, 'unexpected', error instanceof Error ? error.message : String(error));
 }
 
 export const useCustomerStore = defineStore('customer', () => {
@@ -92,7 +88,7 @@ export const useCustomerStore = defineStore('customer', () => {
       }
     } catch (caught) {
       if (customer.value?.id !== id) return;
-      notesError.value = asApiError(caught);
+      notesError.value = toApiError(caught);
       notesStatus.value = 'error';
     }
   }
@@ -111,7 +107,7 @@ export const useCustomerStore = defineStore('customer', () => {
       }
     } catch (caught) {
       if (customer.value?.id !== id) return;
-      timelineError.value = asApiError(caught);
+      timelineError.value = toApiError(caught);
       timelineStatus.value = 'error';
     }
   }
@@ -131,7 +127,7 @@ export const useCustomerStore = defineStore('customer', () => {
         conflict.value = { change, current: caught.current };
         return false;
       }
-      saveError.value = asApiError(caught);
+      saveError.value = toApiError(caught);
       return false;
     } finally {
       saving.value = false;
@@ -174,7 +170,7 @@ export const useCustomerStore = defineStore('customer', () => {
       }
       return true;
     } catch (caught) {
-      noteError.value = asApiError(caught);
+      noteError.value = toApiError(caught);
       return false;
     } finally {
       addingNote.value = false;

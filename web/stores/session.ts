@@ -6,7 +6,7 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { ApiError, onUnauthorized } from '../api/http.ts';
+import { ApiError, onUnauthorized, toApiError } from '../api/http.ts';
 import { getMe, loginUrl } from '../api/session.ts';
 import type { Me } from '../api/types.ts';
 import { navigation } from '../navigation.ts';
@@ -50,7 +50,7 @@ export const useSessionStore = defineStore('session', () => {
         login();
         return false;
       }
-      error.value = caught instanceof ApiError ? caught : new ApiError(0, 'unexpected', String(caught));
+      error.value = toApiError(caught);
       status.value = 'error';
       return false;
     }

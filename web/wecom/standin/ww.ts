@@ -61,6 +61,10 @@ interface ConfigTask {
   failed: boolean;
 }
 
+function freshStatus(): StandInStatus {
+  return reactive<StandInStatus>({ scene: readScene(location.search), registration: 'idle', lastError: '', signerCalls: 0, calls: [] });
+}
+
 function pageUrl(): string {
   return location.href.split('#')[0] ?? location.href;
 }
@@ -77,7 +81,7 @@ export function createStandIn(options: StandInOptions = {}): WwSurface & { statu
   // An empty value (a build without the simulator) falls back to the simulator's usual address.
   const simulatorUrl = options.simulatorUrl ?? (import.meta.env.VITE_WECOM_SIMULATOR_URL || 'http://127.0.0.1:8788');
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
-  const status = reactive<StandInStatus>({ scene: readScene(location.search), registration: 'idle', lastError: '', signerCalls: 0, calls: [] });
+  const status = freshStatus();
   let registered: WwRegisterOptions | undefined;
   let task: ConfigTask | undefined;
 
@@ -220,7 +224,7 @@ export function playsAChat(search: string): boolean {
 }
 
 /** The toolbar alone: on a bare URL the page stays a plain browser, and the toolbar opens a chat. */
-export function mountToolbar(status: StandInStatus = reactive({ scene: readScene(location.search), registration: 'idle', lastError: '', signerCalls: 0, calls: [] })): void {
+export function mountToolbar(status: StandInStatus = freshStatus()): void {
   if (typeof document === 'undefined') return;
   const host = document.createElement('div');
   host.setAttribute('data-wecom-standin', STANDIN_MARKER);
