@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { calls, sim } from './simulator-control.ts';
 import { demoIds } from '../fixtures/demo-corp.ts';
 import { configOf, type Config, type WeComApp } from '../../worker/env.ts';
 import { createWeComClient, fetchAccessToken, type TokenSource, type WeComClient } from '../../worker/wecom/client.ts';
@@ -8,17 +9,7 @@ import { brokerName, forgetCachedTokens, localTokenSource, ticketsKvKey, tokenKv
 
 // ---- the simulator's control API -------------------------------------------------------------
 
-const simBase = () => env.WECOM_API_BASE ?? '';
 
-async function sim(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<unknown> {
-  const init: RequestInit = { method };
-  if (body !== undefined) init.body = JSON.stringify(body);
-  if (body !== undefined) init.headers = { 'content-type': 'application/json' };
-  const response = await fetch(`${simBase()}/__sim/${path}`, init);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`simulator ${method} ${path}: ${response.status} ${text}`);
-  return text === '' ? undefined : (JSON.parse(text) as unknown);
-}
 
 interface Fault {
   path: string;
@@ -32,10 +23,6 @@ interface Fault {
 const fault = (f: Fault) => sim('faults', f);
 const mode = (m: { untrustedIp?: boolean; noContactPermission?: boolean; emptyVisibleRange?: boolean }) => sim('mode', m);
 
-async function calls(): Promise<(path: string) => number> {
-  const counts = (await sim('calls')) as Record<string, number>;
-  return (path) => counts[`/cgi-bin/${path}`] ?? 0;
-}
 
 // ---- the demo app ----------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { calls, sim } from './simulator-control.ts';
 import { createApp } from '../../worker/app.ts';
 import { configOf, type WeComApp } from '../../worker/env.ts';
 import { checkSignableUrl, createNonce, signJsSdk, signatureString, stripFragment } from '../../worker/wecom/jssdk.ts';
@@ -16,18 +17,7 @@ async function independentSha1(text: string): Promise<string> {
 
 // ---- the simulator ---------------------------------------------------------------------------
 
-async function sim(path: string, body?: unknown): Promise<unknown> {
-  const init: RequestInit = body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
-  const response = await fetch(`${env.WECOM_API_BASE ?? ''}/__sim/${path}`, init);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`simulator ${path}: ${response.status} ${text}`);
-  return text === '' ? undefined : (JSON.parse(text) as unknown);
-}
 
-async function calls(): Promise<(path: string) => number> {
-  const counts = (await sim('calls')) as Record<string, number>;
-  return (path) => counts[`/cgi-bin/${path}`] ?? 0;
-}
 
 /** The simulator checks a signature against the tickets it issued, as the WeCom client would. */
 async function simAccepts(kind: 'config' | 'agentConfig', url: string, signed: Signed): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { calls, sim } from './simulator-control.ts';
 import { configOf, type WeComApp } from '../../worker/env.ts';
 import { WeComError } from '../../worker/wecom/errors.ts';
 import {
@@ -16,18 +17,7 @@ import {
 
 // ---- the simulator's control API -------------------------------------------------------------
 
-async function sim(path: string, body?: unknown): Promise<unknown> {
-  const init: RequestInit = body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
-  const response = await fetch(`${env.WECOM_API_BASE ?? ''}/__sim/${path}`, init);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`simulator ${path}: ${response.status} ${text}`);
-  return text === '' ? undefined : (JSON.parse(text) as unknown);
-}
 
-async function calls(): Promise<(path: string) => number> {
-  const counts = (await sim('calls')) as Record<string, number>;
-  return (path) => counts[`/cgi-bin/${path}`] ?? 0;
-}
 
 // ---- helpers ---------------------------------------------------------------------------------
 
