@@ -188,6 +188,33 @@ describe('an unbound contact', () => {
     expect(error.text()).toContain('暂时无法连接 CRM');
   });
 
+  it("names whom to ask when a colleague's customer cannot be linked", async () => {
+    const { wrapper } = await startApp({
+      routes: {
+        [CONTACT]: { body: contactDetail({ suggestions: [{ customer: suggested, reasons: ['mobile'] }] }) },
+        [`PUT /api/contacts/${ids.chenJing}/binding`]: {
+          status: 403,
+          body: {
+            error: 'customer_not_yours',
+            message: 'owned by 赵六',
+            owner: { userid: 'zhaoliu', name: '赵六' },
+            canLink: [
+              { userid: 'zhaoliu', name: '赵六', role: 'owner' },
+              { userid: 'lisi', name: '李四', role: 'manager' },
+            ],
+          },
+        },
+      },
+    });
+    await wrapper.find('[data-testid="suggestions"] button').trigger('click');
+    await settled();
+    const error = wrapper.find('[data-testid="bind-panel"] [data-testid="action-error"]');
+    expect(error.attributes('data-code')).toBe('customer_not_yours');
+    expect(error.text()).toContain('客户由同事负责');
+    expect(error.find('[data-testid="linkers"]').text()).toBe('请联系：赵六（负责人）、李四（主管）');
+    expect(wrapper.find('[data-testid="contact-card"]').exists()).toBe(true);
+  });
+
   it('offers no binding to a member who may only read', async () => {
     const { wrapper } = await startApp({ routes: { [CONTACT]: { body: contactDetail({ suggestions: [{ customer: suggested, reasons: ['name'] }], permissions: { canBind: false, canEdit: false } }) } } });
     expect(wrapper.find('[data-testid="bind-panel"]').text()).toContain('只能查看');

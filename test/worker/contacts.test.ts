@@ -80,11 +80,19 @@ describe('GET /api/contacts/:externalUserId', () => {
     expect(body.permissions).toEqual({ canBind: true, canEdit: false });
   });
 
-  it('refuses a sales member who does not follow the contact', async () => {
+  it('answers a contact that is not yours exactly as one that does not exist, without asking WeCom', async () => {
+    await api(`/api/contacts/${LIU_YANG}`, await login('wangwu')); // now known, with its follows
     const cookie = await login('zhaoliu');
-    const response = await api(`/api/contacts/${LIU_YANG}`, cookie);
-    expect(response.status).toBe(403);
-    expect(await response.json()).toMatchObject({ error: 'not_your_contact' });
+    await simulator('/__sim/calls/reset', {});
+    const notYours = await api(`/api/contacts/${LIU_YANG}`, cookie);
+    const calls = (await (await simulator('/__sim/calls')).json()) as Record<string, number>;
+    expect(calls['/cgi-bin/externalcontact/get']).toBeUndefined();
+    const unknown = await api(`/api/contacts/${demoIds.unknownExternalUserId}`, cookie);
+    expect(notYours.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    const body = await notYours.json();
+    expect(body).toMatchObject({ error: 'contact_not_found' });
+    expect(await unknown.json()).toEqual(body);
   });
 
   it('lets a manager see contacts followed in their departments, and an admin everything', async () => {
@@ -92,18 +100,22 @@ describe('GET /api/contacts/:externalUserId', () => {
     const manager = await login('lisi');
     await setRole('lisi', 'manager');
     expect((await api(`/api/contacts/${LIU_YANG}`, manager)).status).toBe(200);
-    expect((await api(`/api/contacts/${ZHOU_MIN}`, manager)).status).toBe(403); // zhaoliu is not known to this product yet
+    expect((await api(`/api/contacts/${ZHOU_MIN}`, manager)).status).toBe(404); // zhaoliu is not known to this product yet
     await login('zhaoliu'); // in departments 4 and 3
     expect((await api(`/api/contacts/${ZHOU_MIN}`, manager)).status).toBe(200);
     expect((await api(`/api/contacts/${ZHOU_MIN}`, await login('zhangsan'))).status).toBe(200);
   });
 
-  it('answers 404 with the WeCom code for a contact WeCom does not know, and 400 for a malformed id', async () => {
+  it('answers 404 for a contact WeCom does not know, and 400 for a malformed id', async () => {
     const cookie = await login('zhangsan');
     const unknown = await api(`/api/contacts/${demoIds.unknownExternalUserId}`, cookie);
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toMatchObject({ error: 'contact_not_found', errcode: 40096 });
-    expect((await api('/api/contacts/bad%20id', cookie)).status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: 'contact_not_found' });
+    for (const bad of ['bad%20id', '-dash-first', '%252E%252E']) {
+      const response = await api(`/api/contacts/${bad}`, cookie);
+      expect(response.status, bad).toBe(400);
+      expect(await response.json()).toMatchObject({ error: 'bad_request' });
+    }
     expect((await api(`/api/contacts/${WU_TING}`, cookie)).status).toBe(404);
   });
 
@@ -151,7 +163,11 @@ describe('binding a contact', () => {
     expect((await api(`/api/contacts/${LIU_YANG}/binding`, manager, { method: 'PUT', body: '{"customerId": 5}' })).status).toBe(400);
     expect((await api(`/api/contacts/${LIU_YANG}/binding`, manager, { method: 'PUT', body: 'not json' })).status).toBe(400);
     const stranger = await login('zhaoliu');
-    expect((await api(`/api/contacts/${LIU_YANG}/binding`, stranger, { method: 'PUT', body: JSON.stringify({ customerId: customer.id }) })).status).toBe(403);
+    expect((await api(`/api/contacts/${LIU_YANG}/binding`, stranger, { method: 'PUT', body: JSON.stringify({ customerId: customer.id }) })).status).toBe(404);
+    for (const customerId of ['.', '..', '../admin', '', 'a/b']) {
+      const response = await api(`/api/contacts/${LIU_YANG}/binding`, manager, { method: 'PUT', body: JSON.stringify({ customerId }) });
+      expect(response.status, customerId).toBe(400);
+    }
     expect(await touchpointKinds(LIU_YANG)).toEqual([]);
   });
 
@@ -167,6 +183,90 @@ describe('binding a contact', () => {
     const again = await api(`/api/contacts/${CHEN_JING}/customer`, cookie, { method: 'POST', headers, body: '{}' });
     expect(again.status).toBe(409);
     expect(await crm().find(corpId, { text: '陈静' })).toHaveLength(1);
+  });
+});
+
+describe('what a binding grants', () => {
+  beforeEach(resetContacts);
+
+  const bind = (cookie: string, contact: string, customerId: string) =>
+    api(`/api/contacts/${contact}/binding`, cookie, { method: 'PUT', body: JSON.stringify({ customerId }) });
+
+  it("refuses to link a colleague's customer by hand, names who can, and grants nothing", async () => {
+    const theirs = await seedCustomer({ name: '赵六的大客户', ownerUserid: 'zhaoliu', mobiles: ['13712340002'] }, 'seed-theirs');
+    await login('zhaoliu');
+    await login('zhangsan');
+    await login('lisi');
+    await setRole('lisi', 'manager'); // manager of 华东销售部, one of zhaoliu's departments
+    const cookie = await login('wangwu');
+    // The search shows it as a summary, which is all it takes to know the id.
+    const search = (await (await api(`/api/customers?q=${encodeURIComponent('赵六的大客户')}`, cookie)).json()) as { customers: CustomerBody[] };
+    expect(search.customers).toEqual([expect.objectContaining({ id: theirs.id, full: false })]);
+
+    const refused = await bind(cookie, LIU_YANG, theirs.id);
+    expect(refused.status).toBe(403);
+    const body = (await refused.json()) as { error: string; message: string; owner: unknown; canLink: Array<{ userid: string; role: string }> };
+    expect(body.error).toBe('customer_not_yours');
+    expect(body.owner).toEqual({ userid: 'zhaoliu', name: '赵六' });
+    expect(body.canLink).toEqual([
+      { userid: 'zhaoliu', name: '赵六', role: 'owner' },
+      { userid: 'lisi', name: '李四', role: 'manager' },
+      { userid: 'zhangsan', name: '张三', role: 'admin' },
+    ]);
+    expect(body.message).toContain('赵六');
+    expect(JSON.stringify(body)).not.toContain('13712340002');
+
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM contact_bindings').first('n')).toBe(0);
+    for (const path of [`/api/customers/${theirs.id}`, `/api/customers/${theirs.id}/notes`, `/api/customers/${theirs.id}/timeline`]) {
+      expect((await api(path, cookie)).status, path).toBe(403);
+    }
+    const patch = await api(`/api/customers/${theirs.id}`, cookie, { method: 'PATCH', headers: { 'if-match': `"${theirs.version}"` }, body: '{"stage":"lost"}' });
+    expect(patch.status).toBe(403);
+    expect((await crm().get(corpId, theirs.id))?.stage).toBe(theirs.stage);
+  });
+
+  it('lets a manager of the owner link it, and then the follower collaborates', async () => {
+    const theirs = await seedCustomer({ name: '赵六的大客户', ownerUserid: 'zhaoliu' }, 'seed-theirs-2');
+    await login('zhaoliu');
+    const wangwu = await login('wangwu');
+    const manager = await login('lisi');
+    await setRole('lisi', 'manager');
+    // lisi follows 陈静 with wangwu, and her scope covers zhaoliu's customers.
+    expect((await bind(manager, CHEN_JING, theirs.id)).status).toBe(200);
+    expect((await api(`/api/customers/${theirs.id}`, wangwu)).status).toBe(200);
+    const view = (await (await api(`/api/contacts/${CHEN_JING}`, wangwu)).json()) as ContactBody;
+    expect(view.customer).toMatchObject({ id: theirs.id, full: true });
+    expect(view.permissions.canEdit).toBe(true);
+  });
+
+  it('accepts a link WeCom vouches for: the same unionid', async () => {
+    const theirs = await seedCustomer({ name: '陈静', ownerUserid: 'zhaoliu', unionid: CHEN_JING_UNIONID }, 'seed-union-theirs');
+    const cookie = await login('wangwu');
+    const bound = await bind(cookie, CHEN_JING, theirs.id);
+    expect(bound.status).toBe(200);
+    expect(((await bound.json()) as { customer: CustomerBody }).customer).toMatchObject({ id: theirs.id, full: true });
+    expect((await api(`/api/customers/${theirs.id}/notes`, cookie)).status).toBe(200);
+  });
+
+  it("does not bind a new contact to a colleague's customer on a remark mobile, but does to the member's own", async () => {
+    // wangwu's remark for 刘洋 carries 13712340002.
+    const theirs = await seedCustomer({ name: '另一个刘洋', ownerUserid: 'zhaoliu', mobiles: ['13712340002'] }, 'seed-mobile-theirs');
+    const createTime = Math.floor(Date.now() / 1000);
+    await postCallback(contactEventXml({ changeType: 'add_external_contact', userId: 'wangwu', externalUserId: LIU_YANG, createTime }));
+    await eventApplied(LIU_YANG);
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM contact_bindings').first('n')).toBe(0);
+    expect(await crm().find(corpId, { text: '刘洋' })).toEqual([expect.objectContaining({ id: theirs.id })]); // nothing created either
+    const cookie = await login('wangwu');
+    expect((await api(`/api/customers/${theirs.id}`, cookie)).status).toBe(403);
+    const view = (await (await api(`/api/contacts/${LIU_YANG}`, cookie)).json()) as ContactBody;
+    expect(view.suggestions).toEqual([expect.objectContaining({ customer: expect.objectContaining({ id: theirs.id, full: false }), reasons: expect.arrayContaining(['mobile']) })]);
+
+    await resetContacts();
+    const own = await seedCustomer({ name: '刘洋', ownerUserid: 'wangwu', mobiles: ['13712340002'] }, 'seed-mobile-own');
+    await postCallback(contactEventXml({ changeType: 'add_external_contact', userId: 'wangwu', externalUserId: LIU_YANG, createTime: createTime + 1 }));
+    await eventApplied(LIU_YANG);
+    const binding = await env.DB.prepare('SELECT customer_id FROM contact_bindings WHERE external_userid = ?1').bind(LIU_YANG).first<{ customer_id: string }>();
+    expect(binding?.customer_id).toBe(own.id);
   });
 });
 
@@ -357,6 +457,20 @@ describe('with the company CRM over HTTP', () => {
     const body = (await created.json()) as { customer: CustomerBody };
     const view = (await (await call(`/api/contacts/${LIU_YANG}`, cookie)).json()) as ContactBody;
     expect(view.customer?.id).toBe(body.customer.id);
+  });
+
+  it('never sends . or .. to the CRM as a customer id', async () => {
+    const cookie = await login('wangwu');
+    const call = httpCrmApp(inject('crmUrl'));
+    const responses = [
+      await call('/api/customers/%2E%2E', cookie),
+      await call('/api/customers/x/%2E%2E/%2E%2E/timeline', cookie),
+      await call(`/api/contacts/${LIU_YANG}/binding`, cookie, { method: 'PUT', body: JSON.stringify({ customerId: '..' }) }),
+    ];
+    // In a path, URL parsing already resolves %2E segments (so no route matches); in a body, the id pattern refuses them.
+    expect(responses.map((r) => r.status)).toEqual([404, 404, 400]);
+    const { calls } = (await (await fetch(`${inject('crmUrl')}/__crm/calls`)).json()) as { calls: unknown[] };
+    expect(calls, JSON.stringify(calls)).toEqual([]);
   });
 
   it('answers 502 with what failed when the CRM is down, and leaves no binding behind', async () => {

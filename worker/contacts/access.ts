@@ -46,3 +46,35 @@ export async function customerInScope(scope: Scope, customer: Customer, corpId: 
   if (customer.ownerUserid && scope.userids.has(customer.ownerUserid)) return true;
   return contacts.customerReachableBy(corpId, customer.id, [...scope.userids]);
 }
+
+export interface Linker {
+  userid: string;
+  name: string;
+  role: 'owner' | 'manager' | 'admin';
+}
+
+/**
+ * Who may link a customer to a contact: its owner, an active manager of a department the owner is
+ * in or one above it (their scope covers the owner), and active admins. Named in refusals, so the
+ * salesperson knows whom to ask.
+ */
+export async function linkersOf(db: D1Database, corpId: string, ownerUserid: string | null): Promise<Linker[]> {
+  const { results } = await db
+    .prepare(
+      `WITH RECURSIVE up(id) AS (
+         SELECT ud.department_id FROM user_departments ud JOIN users u ON u.id = ud.user_id WHERE u.corp_id = ?1 AND u.wecom_userid = ?2
+         UNION SELECT d.parent_id FROM departments d JOIN up ON d.id = up.id WHERE d.corp_id = ?1 AND d.parent_id IS NOT NULL
+       )
+       SELECT u.wecom_userid AS userid, u.name, MIN(r.role) AS role FROM users u JOIN user_roles r ON r.user_id = u.id
+       WHERE u.corp_id = ?1 AND u.status = 'active' AND u.wecom_userid IS NOT NULL AND u.wecom_userid IS NOT ?2
+         AND (r.role = 'admin' OR (r.role = 'manager' AND EXISTS (
+           SELECT 1 FROM user_departments ud WHERE ud.user_id = u.id AND ud.department_id IN (SELECT id FROM up))))
+       GROUP BY u.id ORDER BY role DESC, u.name`,
+    )
+    .bind(corpId, ownerUserid)
+    .all<{ userid: string; name: string; role: 'manager' | 'admin' }>();
+  const owner = ownerUserid
+    ? await db.prepare("SELECT name FROM users WHERE corp_id = ?1 AND wecom_userid = ?2 AND status = 'active'").bind(corpId, ownerUserid).first<{ name: string }>()
+    : null;
+  return [...(owner && ownerUserid ? [{ userid: ownerUserid, name: owner.name || ownerUserid, role: 'owner' as const }] : []), ...results];
+}

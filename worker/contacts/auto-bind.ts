@@ -1,16 +1,19 @@
 /**
  * @module
  * What happens to a contact nobody has bound yet, when WeCom tells us a member added them:
- * bind to the one customer with the same unionid (or, failing that, the same mobile); with
- * several candidates leave it for a person; with none, create a basic customer owned by that
- * member when AUTO_CREATE_CUSTOMERS is on. Every step is idempotent, so replays change nothing.
+ * bind to the one customer with the same unionid (WeCom vouches that it is the same WeChat user);
+ * failing that, to the one customer with the same mobile, but only when that member owns it:
+ * a remark mobile is typed by a salesperson, so it must not make them a collaborator on a
+ * colleague's customer (that match stays a suggestion for a person). With several candidates leave
+ * it for a person; with none, create a basic customer owned by that member when
+ * AUTO_CREATE_CUSTOMERS is on. Every step is idempotent, so replays change nothing.
  */
 import type { Crm, Customer } from '../crm/port.ts';
 import { profileMobiles, type ContactProfile } from './profile.ts';
 import { draftFromProfile } from './service.ts';
 import type { ContactStore } from './store.ts';
 
-export type AutoBindOutcome = 'already_bound' | 'bound_by_unionid' | 'bound_by_mobile' | 'created' | 'ambiguous' | 'left_unbound';
+export type AutoBindOutcome = 'already_bound' | 'bound_by_unionid' | 'bound_by_mobile' | 'created' | 'ambiguous' | 'mobile_of_another_owner' | 'left_unbound';
 
 export interface AutoBindDeps {
   corpId: string;
@@ -56,7 +59,8 @@ export async function autoBind(profile: ContactProfile, ownerUserid: string, dep
   const mobiles = profileMobiles(profile);
   if (mobiles.length > 0) {
     const byMobile = distinct((await Promise.all(mobiles.slice(0, 5).map((mobile) => crm.find(corpId, { mobile, limit: 2 })))).flat());
-    if (byMobile.length === 1 && byMobile[0]) return bindTo(byMobile[0].id, 'bound_by_mobile');
+    const [only] = byMobile;
+    if (byMobile.length === 1 && only) return only.ownerUserid === ownerUserid ? bindTo(only.id, 'bound_by_mobile') : { outcome: 'mobile_of_another_owner' };
     if (byMobile.length > 1) return { outcome: 'ambiguous' };
   }
   if (!deps.autoCreate) return { outcome: 'left_unbound' };

@@ -7,9 +7,10 @@
 import type { Crm, Customer, CustomerDraft, Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
 import type { User, UserRepo } from '../identity/users.ts';
+import { log } from '../log.ts';
 import type { WeComClient } from '../wecom/client.ts';
 import { WeComError } from '../wecom/errors.ts';
-import { contactInScope, customerInScope, type Scope } from './access.ts';
+import { contactInScope, customerInScope, linkersOf, type Scope } from './access.ts';
 import { rankSuggestions, type MatchReason } from './matching.ts';
 import { fetchProfile, profileMobiles, type ContactProfile, type ProfileCache } from './profile.ts';
 import type { Binding, ContactStore } from './store.ts';
@@ -35,13 +36,6 @@ export interface ContactView {
   permissions: { canBind: boolean; canEdit: boolean };
 }
 
-const EXTERNAL_USERID = /^[A-Za-z0-9_-]{1,128}$/;
-
-export function checkExternalUserId(value: string): string {
-  if (!EXTERNAL_USERID.test(value)) throw new AppError(400, 'bad_request', 'external_userid must be 1-128 letters, digits, - or _');
-  return value;
-}
-
 export function createContactsService(deps: ContactsDeps) {
   const now = deps.now ?? Date.now;
   const { corpId, store, crm } = deps;
@@ -52,18 +46,7 @@ export function createContactsService(deps: ContactsDeps) {
       const cached = await deps.cache.get(corpId, externalUserId);
       if (cached) return cached;
     }
-    let fetched: ContactProfile;
-    try {
-      fetched = await fetchProfile(deps.client, externalUserId, now());
-    } catch (error) {
-      if (error instanceof WeComError && (error.errcode === 40096 || error.errcode === 84061)) {
-        throw new AppError(404, 'contact_not_found', `WeCom knows no external contact ${externalUserId} for this app (${error.errcode})`, {
-          errcode: error.errcode,
-          hint: error.hint,
-        });
-      }
-      throw error;
-    }
+    const fetched = await fetchProfile(deps.client, externalUserId, now());
     await deps.cache.put(corpId, fetched);
     for (const follow of fetched.followUsers) {
       await store.followActive(corpId, externalUserId, follow.userid, follow.createdAt * 1000, now());
@@ -71,11 +54,29 @@ export function createContactsService(deps: ContactsDeps) {
     return fetched;
   }
 
+  /**
+   * The contact, if the reader's scope reaches it; otherwise the same 404 as for an id WeCom never
+   * issued, so ids cannot be probed. Scope is judged from the follows we stored first: a contact we
+   * know is never fetched from WeCom for someone it does not belong to. Only a contact we have never
+   * seen (its add event still on its way) is looked up, which also stores its follows.
+   */
   async function requireContact(externalUserId: string, scope: Scope, write: boolean): Promise<ContactProfile> {
-    const loaded = await profile(externalUserId);
-    if (!contactInScope(scope, loaded.followUsers.map((f) => f.userid))) {
-      throw new AppError(403, 'not_your_contact', 'This contact is not followed by you or anyone in your departments, so you cannot see or bind it');
+    const notFound = (reason: string) => {
+      log('info', 'contacts.not_found', { corpId, reason });
+      return new AppError(404, 'contact_not_found', 'No such external contact among those you and your departments follow');
+    };
+    if (!scope.all) {
+      const known = await store.follows(corpId, externalUserId);
+      if (known.length > 0 && !contactInScope(scope, known.filter((f) => f.state === 'active').map((f) => f.userid))) throw notFound('out_of_scope');
     }
+    let loaded: ContactProfile;
+    try {
+      loaded = await profile(externalUserId);
+    } catch (error) {
+      if (error instanceof WeComError && (error.errcode === 40096 || error.errcode === 84061)) throw notFound(`errcode_${error.errcode}`);
+      throw error;
+    }
+    if (!contactInScope(scope, loaded.followUsers.map((f) => f.userid))) throw notFound('out_of_scope');
     if (write && !scope.canWrite) throw new AppError(403, 'forbidden', 'Your role can read but not change contacts and customers');
     return loaded;
   }
@@ -104,6 +105,27 @@ export function createContactsService(deps: ContactsDeps) {
     );
   }
 
+  /**
+   * A binding makes everyone who follows the contact a collaborator on the customer, so it needs
+   * evidence as strong as that access: the customer is already in the binder's scope, or WeCom
+   * itself says the contact is the same WeChat user (same unionid). A search hit, a name or a
+   * mobile someone typed into a remark is not enough: refused, naming who can link it.
+   */
+  async function requireLinkable(loaded: ContactProfile, customer: Customer, scope: Scope): Promise<void> {
+    if (await customerInScope(scope, customer, corpId, store)) return;
+    if (loaded.contact.unionid !== null && customer.unionid === loaded.contact.unionid) return;
+    const linkers = await linkersOf(deps.db, corpId, customer.ownerUserid);
+    const owner = linkers.find((l) => l.role === 'owner');
+    const others = linkers.filter((l) => l.role !== 'owner').map((l) => `${l.name} (${l.role})`);
+    throw new AppError(
+      403,
+      'customer_not_yours',
+      `${customer.name} is ${owner ? `owned by ${owner.name}` : 'not owned by anyone you work with'}; only its owner, a manager of the owner's department or an admin can link it to a contact` +
+        (others.length > 0 ? ` (${others.join(', ')})` : ''),
+      { owner: owner ? { userid: owner.userid, name: owner.name } : null, canLink: linkers },
+    );
+  }
+
   async function view(externalUserId: string, scope: Scope): Promise<ContactView> {
     const loaded = await requireContact(externalUserId, scope, false);
     const binding = (await store.binding(corpId, externalUserId)) ?? null;
@@ -111,14 +133,15 @@ export function createContactsService(deps: ContactsDeps) {
     const follows = await store.follows(corpId, externalUserId);
     const ended = new Set(follows.filter((f) => f.state === 'ended').map((f) => f.userid));
     const names = await namesFor(customer ? [customer] : [], loaded.followUsers.map((f) => f.userid));
+    const full = customer !== undefined && (await customerInScope(scope, customer, corpId, store));
     const canBind = scope.canWrite;
     return {
       contact: loaded.contact,
       followUsers: loaded.followUsers.map((f) => ({ ...f, name: names.get(f.userid) ?? f.userid, relationship: ended.has(f.userid) ? 'ended' : 'active' })),
       binding,
-      customer: customer ? customerView(customer, names, true) : null,
+      customer: customer ? customerView(customer, names, full) : null,
       suggestions: binding ? [] : await suggestionsFor(loaded, scope),
-      permissions: { canBind, canEdit: canBind && customer !== undefined },
+      permissions: { canBind, canEdit: canBind && full },
     };
   }
 
@@ -126,6 +149,7 @@ export function createContactsService(deps: ContactsDeps) {
     const loaded = await requireContact(externalUserId, scope, true);
     const customer = await crm.get(corpId, customerId);
     if (!customer) throw new AppError(404, 'customer_not_found', `No customer ${customerId}`);
+    await requireLinkable(loaded, customer, scope);
     const at = now();
     const actor = user.wecomUserId ?? `user:${user.id}`;
     const binding: Binding = { externalUserId, customerId, boundBy: actor, boundAt: at, unionid: loaded.contact.unionid };

@@ -13,6 +13,7 @@
  * - Messages name the operation and what failed, never the token or the URL (it may carry credentials).
  */
 import * as v from 'valibot';
+import { isId } from '../ids.ts';
 import { log } from '../log.ts';
 import { clampLimit } from './builtin.ts';
 import {
@@ -122,7 +123,12 @@ function deadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * A customer id as one path segment. Checked here too, not only at the routes: `.` or `..` would
+ * resolve to a parent path of `/v1/customers/` and send the bearer token to another endpoint.
+ */
 function segment(value: string): string {
+  if (!isId('customer', value)) throw new CrmRejectedError(400, 'build the CRM path', 'Malformed customer id: refused before calling the CRM');
   return encodeURIComponent(value);
 }
 

@@ -7,13 +7,11 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
 import { memberNames } from '../contacts/view.ts';
 import { AppError } from '../errors.ts';
+import { checkId } from '../ids.ts';
 import { WeComError } from '../wecom/errors.ts';
 
-const CHAT_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
 export const chats = new Hono<AppEnv>().get('/:chatId', async (c) => {
-  const chatId = c.req.param('chatId');
-  if (!CHAT_ID.test(chatId)) throw new AppError(400, 'bad_request', 'Malformed chat id');
+  const chatId = checkId('chat', c.req.param('chatId'));
   const services = c.var.services;
   const corpId = services.app.corpId;
   let reply;

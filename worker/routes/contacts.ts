@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
 import { STAGES, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
-import { checkExternalUserId } from '../contacts/service.ts';
+import { checkId } from '../ids.ts';
 
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {
   const body: unknown = await request.json().catch(() => undefined);
@@ -23,28 +23,29 @@ function optionalText(body: Record<string, unknown>, field: string, max: number)
 
 export const contacts = new Hono<AppEnv>()
   .get('/:externalUserId', async (c) => {
-    const id = checkExternalUserId(c.req.param('externalUserId'));
+    const id = checkId('contact', c.req.param('externalUserId'));
     const services = c.var.services;
     return c.json(await services.contacts.view(id, await services.scope()));
   })
 
   .put('/:externalUserId/binding', async (c) => {
-    const id = checkExternalUserId(c.req.param('externalUserId'));
-    const customerId = optionalText(await jsonBody(c.req.raw), 'customerId', 128);
-    if (!customerId) throw new AppError(400, 'bad_request', 'Send { "customerId": "…" }');
+    const id = checkId('contact', c.req.param('externalUserId'));
+    const body = await jsonBody(c.req.raw);
+    if (body.customerId === undefined) throw new AppError(400, 'bad_request', 'Send { "customerId": "…" }');
+    const customerId = checkId('customer', body.customerId);
     const services = c.var.services;
     return c.json(await services.contacts.bind(id, customerId, c.var.user, await services.scope()));
   })
 
   .delete('/:externalUserId/binding', async (c) => {
-    const id = checkExternalUserId(c.req.param('externalUserId'));
+    const id = checkId('contact', c.req.param('externalUserId'));
     const services = c.var.services;
     await services.contacts.unbind(id, c.var.user, await services.scope());
     return c.json({ ok: true });
   })
 
   .post('/:externalUserId/customer', async (c) => {
-    const id = checkExternalUserId(c.req.param('externalUserId'));
+    const id = checkId('contact', c.req.param('externalUserId'));
     const body = await jsonBody(c.req.raw);
     const stage = body.stage;
     if (stage !== undefined && !STAGES.includes(stage as Stage)) throw new AppError(400, 'bad_request', `stage must be one of ${STAGES.join(', ')}`);

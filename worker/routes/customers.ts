@@ -7,8 +7,7 @@ import type { AppEnv } from '../app.ts';
 import { createCustomersService } from '../contacts/customers.ts';
 import { STAGES, type CustomerPatch, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
-
-const CUSTOMER_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+import { checkId } from '../ids.ts';
 
 function customers(c: Context<AppEnv>) {
   const services = c.var.services;
@@ -16,9 +15,7 @@ function customers(c: Context<AppEnv>) {
 }
 
 function customerId(c: Context<AppEnv>): string {
-  const id = c.req.param('id') ?? '';
-  if (!CUSTOMER_ID.test(id)) throw new AppError(400, 'bad_request', 'Malformed customer id');
-  return id;
+  return checkId('customer', c.req.param('id'));
 }
 
 function idempotencyKey(c: Context<AppEnv>, purpose: string): string {
