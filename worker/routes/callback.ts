@@ -17,6 +17,13 @@ import type { AppEnv } from '../app.ts';
 
 /** WeCom's envelopes are a few KB; anything near this is not from WeCom. */
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
+/**
+ * A streamed (chunked) body over the limit is read to its end and discarded, up to this much,
+ * before the 413. Answering after reading only part of it, cancelled or merely abandoned, takes
+ * `wrangler dev` down: its local proxy answers the next request with 500 and exits. Past this cap
+ * the stream is cancelled anyway; the edge limits request bodies itself.
+ */
+export const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
 const SIGNATURE = /^[0-9a-f]{40}$/i;
 const TIMESTAMP = /^[0-9]{1,12}$/;
@@ -61,9 +68,10 @@ function readSignedQuery(c: Context<AppEnv>): SignedQuery | undefined {
   return { signature, timestamp, nonce };
 }
 
-/** Reads at most `limit` bytes; undefined when the body is larger, without buffering the rest. */
+/** Keeps at most `limit` bytes; undefined when the body is larger (the rest is drained, not buffered). */
 async function readBodyWithin(request: Request, limit: number): Promise<string | undefined> {
   const declared = Number(request.headers.get('content-length') ?? '0');
+  // Refused unread: the runtime handles a declared length it was not asked to read.
   if (declared > limit) return undefined;
   if (!request.body) return '';
   const reader = request.body.getReader();
@@ -73,12 +81,13 @@ async function readBodyWithin(request: Request, limit: number): Promise<string |
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > limit) {
+    if (size > MAX_DRAIN_BYTES) {
       await reader.cancel();
       return undefined;
     }
-    chunks.push(value);
+    if (size <= limit) chunks.push(value);
   }
+  if (size > limit) return undefined;
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
