@@ -19,6 +19,6 @@ export default {
     else await consumeEvents(batch, env, handlers);
   },
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runScheduledJobs(controller.cron, env));
+    ctx.waitUntil(runScheduledJobs(controller.cron, env, controller.scheduledTime));
   },
 } satisfies ExportedHandler<Env, EventMessage>;

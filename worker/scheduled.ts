@@ -1,14 +1,39 @@
 /**
  * @module
- * Cron jobs (see `[triggers]` in wrangler.toml): daily, for every configured app, the org sync
- * and then the contact reconciliation (which needs the members the sync brings).
+ * Cron jobs (see `[triggers]` in wrangler.toml). Every trigger prunes the event log and the built-in
+ * CRM's idempotency keys past their retention; the daily one then runs, for every configured app,
+ * the org sync and the contact reconciliation (which needs the members the sync brings).
  */
+import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
 import { configOf, type Env } from './env.ts';
 import { startReconcile } from './contacts/jobs.ts';
+import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
 
-export async function runScheduledJobs(cron: string, env: Env): Promise<void> {
+/** Hourly, prune only: each run then deletes about an hour's worth of rows, in small statements. */
+export const PRUNE_CRON = '17 * * * *';
+const PRUNE_BATCH = 500;
+// 10,000 rows of each table per run; anything left goes on the next run.
+const PRUNE_MAX_BATCHES = 20;
+
+export async function pruneStorage(db: D1Database, now: number): Promise<void> {
+  const started = Date.now();
+  const events = await createEventStore(db).pruneSettled(now - EVENT_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
+  const idempotencyKeys = await pruneIdempotencyKeys(db, now - CRM_IDEMPOTENCY_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
+  log('info', 'scheduled.pruned', { events, idempotencyKeys, ms: Date.now() - started });
+}
+
+/** `now` is the trigger's scheduled time (epoch ms). */
+export async function runScheduledJobs(cron: string, env: Env, now: number): Promise<void> {
+  try {
+    await pruneStorage(env.DB, now);
+  } catch (error) {
+    // The daily sync still runs; the next trigger prunes what this one left.
+    log('error', 'scheduled.prune_failed', { cron, message: String(error) });
+  }
+  if (cron === PRUNE_CRON) return;
+
   const config = configOf(env);
   if (!config.ok) {
     log('error', 'scheduled.config_incomplete', { cron, problems: config.problems.join('; ') });

@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import { callbackSignature, encryptMessage } from '../../worker/wecom/crypto.ts';
 import { eventXml, type SealKeys } from '../../worker/wecom/envelope.ts';
+import { CALLBACK_WINDOW_SECONDS } from '../../worker/wecom/freshness.ts';
 import { callbackPath, demoKeys, waitFor } from './callback-helpers.ts';
 
 /** Change it to explore other cases; every run with one seed sends the same requests. */
@@ -55,10 +56,12 @@ const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
 const MB = 1024 * 1024;
 
 /** Every code the route may answer with; anything else (a 500, a stack) fails the suite. */
-const REFUSAL_CODES = new Set(['unknown_app', 'bad_request', 'bad_signature', 'bad_payload', 'bad_xml', 'too_large', 'config_incomplete']);
+const REFUSAL_CODES = new Set(['unknown_app', 'bad_request', 'bad_signature', 'bad_payload', 'bad_xml', 'too_large', 'config_incomplete', 'stale_timestamp']);
 
 // A tag unique to this run, inside every genuine event, so rows from other suites never count.
 const RUN = `fz${SEED.toString(36)}${Date.now().toString(36)}`;
+// Callbacks are accepted only within CALLBACK_WINDOW_SECONDS of now, so signed timestamps count from the run's start.
+const RUN_SECONDS = Math.floor(Date.now() / 1000);
 
 interface SignedParts {
   signature?: string | undefined;
@@ -145,7 +148,7 @@ let sealCounter = 0;
 async function seal(message: string, options: { keys?: SealKeys; timestamp?: string; nonce?: string; receiveId?: string } = {}): Promise<Sealed> {
   const keys = options.keys ?? demoKeys;
   sealCounter += 1;
-  const timestamp = options.timestamp ?? String(1_850_000_000 + sealCounter);
+  const timestamp = options.timestamp ?? String(RUN_SECONDS + (sealCounter % 60));
   const nonce = options.nonce ?? `n${sealing.string(DIGITS, 9)}`;
   const random16 = Uint8Array.from({ length: 16 }, () => sealing.int(0, 255));
   const encrypt = await encryptMessage(keys.encodingAESKey, message, options.receiveId ?? keys.corpId, random16);
@@ -195,6 +198,7 @@ function appsEnv(apps: Array<SealKeys & { secret?: string }>): Cloudflare.Env {
 
 const badRequest: Expectation = { status: 400, errors: ['bad_request'] };
 const badSignature: Expectation = { status: 401, errors: ['bad_signature'] };
+const staleTimestamp: Expectation = { status: 401, errors: ['stale_timestamp'] };
 const badPayload: Expectation = { status: 400, errors: ['bad_payload'] };
 const badXml: Expectation = { status: 400, errors: ['bad_xml'] };
 const accepted: Expectation = { status: 200 };
@@ -230,11 +234,16 @@ const generators: Array<[number, string, Generator]> = [
       : eventXml({ ...common, Big: random.string('abcdefghij中文', 250_000) });
     return { label: wide ? 'genuine event with 4000 fields' : 'genuine event of ~700 KB', delivery: post(await seal(message)), expect: accepted, genuine: marker };
   }],
-  [2, 'genuine-far-timestamp', async (random, n) => {
-    // The signature covers the timestamp; freshness is not judged, and replays are deduplicated.
+  [2, 'genuine-timestamp', async (random, n) => {
+    // The signature covers the timestamp: a genuine event signed outside the window is refused and not recorded.
     const marker = `${RUN}t${n}`;
-    const sealed = await seal(genuineMessage(random, marker), { timestamp: random.string(DIGITS, 12) });
-    return { label: 'genuine event with a 12-digit timestamp', delivery: post(sealed), expect: accepted, genuine: marker };
+    const kind = random.int(0, 2);
+    if (kind === 0) {
+      const sealed = await seal(genuineMessage(random, marker), { timestamp: String(RUN_SECONDS + random.int(-(CALLBACK_WINDOW_SECONDS - 60), CALLBACK_WINDOW_SECONDS - 60)) });
+      return { label: 'genuine event signed a few minutes off', delivery: post(sealed), expect: accepted, genuine: marker };
+    }
+    const far = kind === 1 ? random.string(DIGITS, 12) : String(RUN_SECONDS + random.pick([-1, 1]) * random.int(CALLBACK_WINDOW_SECONDS + 60, 1e8));
+    return { label: `genuine event signed at ${far}, outside the window`, delivery: post(await seal(genuineMessage(random, marker), { timestamp: far })), expect: staleTimestamp };
   }],
   [3, 'unknown-app', async (random) => {
     const sealed = await seal(genuineMessage(random, `${RUN}u`));
@@ -411,7 +420,7 @@ const generators: Array<[number, string, Generator]> = [
   }],
   [4, 'verify-mutated', async (random) => {
     // The GET URL check: the echo must decrypt, and nothing is recorded either way.
-    const timestamp = String(1_850_000_000 + random.int(0, 1e6));
+    const timestamp = String(RUN_SECONDS + random.int(0, 60));
     const nonce = `v${random.int(1, 1e9)}`;
     const echo = random.string(DIGITS, 19);
     const echostr = await encryptMessage(demoKeys.encodingAESKey, echo, demoKeys.corpId, Uint8Array.from({ length: 16 }, () => random.int(0, 255)));

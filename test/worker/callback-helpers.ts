@@ -35,8 +35,13 @@ export function contactEventXml(fields: { changeType: string; userId: string; ex
   });
 }
 
-export async function postCallback(message: string, keys: SealKeys = demoKeys): Promise<Response> {
-  const sealed = await sealCallback(keys, message, String(Math.floor(Date.now() / 1000)), nextNonce());
+/** Now in Unix seconds, plus `offsetSeconds`: callbacks are only accepted near the current time. */
+export function unixNow(offsetSeconds = 0): string {
+  return String(Math.floor(Date.now() / 1000) + offsetSeconds);
+}
+
+export async function postCallback(message: string, keys: SealKeys = demoKeys, timestamp = unixNow()): Promise<Response> {
+  const sealed = await sealCallback(keys, message, timestamp, nextNonce());
   return exports.default.fetch(`http://sidebar.test${callbackPath}?${sealed.query}`, {
     method: 'POST',
     headers: { 'content-type': 'text/xml' },

@@ -3,6 +3,7 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { callbackSignature, encryptMessage } from '../../worker/wecom/crypto.ts';
 import { sealVerification } from '../../worker/wecom/envelope.ts';
+import { CALLBACK_WINDOW_SECONDS } from '../../worker/wecom/freshness.ts';
 import {
   callbackPath,
   contactEventXml,
@@ -10,6 +11,7 @@ import {
   eventsWithKeyContaining,
   nextNonce,
   postCallback,
+  unixNow,
   waitFor,
 } from './callback-helpers.ts';
 
@@ -32,7 +34,7 @@ async function eventCount(): Promise<number> {
 
 describe('GET /wecom/callback/:corpId/:agentId (URL verification)', () => {
   it('answers exactly the decrypted echo as text/plain', async () => {
-    const query = await sealVerification(demoKeys, '1616140317555161061', '1409659589', '263014780');
+    const query = await sealVerification(demoKeys, '1616140317555161061', unixNow(), '263014780');
     const response = await get(query);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -47,7 +49,7 @@ describe('GET /wecom/callback/:corpId/:agentId (URL verification)', () => {
     // Find an encryption whose base64 contains '+', then send it with the '+' unescaped.
     for (let i = 0; i < 50 && !query.includes('%2B'); i++) {
       echo = String(1000000 + i);
-      query = await sealVerification(demoKeys, echo, '1409659589', '263014780');
+      query = await sealVerification(demoKeys, echo, unixNow(), '263014780');
     }
     expect(query).toContain('%2B');
     const response = await get(query.replaceAll('%2B', '+'));
@@ -56,14 +58,14 @@ describe('GET /wecom/callback/:corpId/:agentId (URL verification)', () => {
   });
 
   it('refuses a signature made with another token', async () => {
-    const query = await sealVerification({ ...demoKeys, callbackToken: 'SomeoneElse' }, '42', '1409659589', '263014780');
+    const query = await sealVerification({ ...demoKeys, callbackToken: 'SomeoneElse' }, '42', unixNow(), '263014780');
     const response = await get(query);
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: 'bad_signature' });
   });
 
   it('refuses an unknown corp or agent with 404', async () => {
-    const query = await sealVerification(demoKeys, '42', '1409659589', '263014780');
+    const query = await sealVerification(demoKeys, '42', unixNow(), '263014780');
     expect((await get(query, `/wecom/callback/wwother00000001/${demoKeys.agentId}`)).status).toBe(404);
     expect((await get(query, `/wecom/callback/${demoKeys.corpId}/9999999`)).status).toBe(404);
   });
@@ -76,9 +78,26 @@ describe('GET /wecom/callback/:corpId/:agentId (URL verification)', () => {
 
   it('refuses an echo encrypted for another corp', async () => {
     const echostr = await encryptMessage(demoKeys.encodingAESKey, '42', 'wwother00000001');
-    const signature = await callbackSignature(demoKeys.callbackToken, '1409659589', '263014780', echostr);
-    const response = await get(new URLSearchParams({ msg_signature: signature, timestamp: '1409659589', nonce: '263014780', echostr }).toString());
+    const timestamp = unixNow();
+    const signature = await callbackSignature(demoKeys.callbackToken, timestamp, '263014780', echostr);
+    const response = await get(new URLSearchParams({ msg_signature: signature, timestamp, nonce: '263014780', echostr }).toString());
     expect(response.status).toBe(400);
+  });
+
+  it('refuses a genuine verification signed outside the window, in the past or the future', async () => {
+    for (const offset of [-(CALLBACK_WINDOW_SECONDS + 60), CALLBACK_WINDOW_SECONDS + 60]) {
+      const response = await get(await sealVerification(demoKeys, '42', unixNow(offset), '263014780'));
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({ error: 'stale_timestamp' });
+    }
+  });
+
+  it('answers a verification signed a few minutes off, either way', async () => {
+    for (const offset of [-(CALLBACK_WINDOW_SECONDS - 60), CALLBACK_WINDOW_SECONDS - 60]) {
+      const response = await get(await sealVerification(demoKeys, '42', unixNow(offset), '263014780'));
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('42');
+    }
   });
 });
 
@@ -138,6 +157,29 @@ describe('POST /wecom/callback/:corpId/:agentId', () => {
     expect(await eventCount()).toBe(before);
   });
 
+  it('refuses a genuine event signed in 2001 and records nothing', async () => {
+    const before = await eventCount();
+    const xml = contactEventXml({ changeType: 'add_external_contact', userId: 'lisi', externalUserId: 'wmSigned2001', createTime: 1_000_000_000 });
+    const response = await postCallback(xml, demoKeys, '1000000000');
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: 'stale_timestamp' });
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('refuses a genuine event signed just outside the window and accepts one just inside', async () => {
+    const xml = (id: string) => contactEventXml({ changeType: 'edit_external_contact', userId: 'lisi', externalUserId: id, createTime: 1_800_000_700 });
+    for (const offset of [-(CALLBACK_WINDOW_SECONDS + 30), CALLBACK_WINDOW_SECONDS + 30]) {
+      const response = await postCallback(xml('wmOutsideWindow'), demoKeys, unixNow(offset));
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({ error: 'stale_timestamp' });
+    }
+    expect(await eventsWithKeyContaining('wmOutsideWindow')).toHaveLength(0);
+    for (const offset of [-(CALLBACK_WINDOW_SECONDS - 30), CALLBACK_WINDOW_SECONDS - 30]) {
+      expect((await postCallback(xml('wmInsideWindow'), demoKeys, unixNow(offset))).status).toBe(200);
+    }
+    expect(await eventsWithKeyContaining('wmInsideWindow')).toHaveLength(1);
+  });
+
   it('refuses a message whose receive id is another corp', async () => {
     const before = await eventCount();
     const xml = contactEventXml({ changeType: 'add_external_contact', userId: 'lisi', externalUserId: 'wmOtherCorp', createTime: 1_800_000_500 });
@@ -148,7 +190,7 @@ describe('POST /wecom/callback/:corpId/:agentId', () => {
 
   it('refuses DOCTYPE and entity payloads, outside and inside the encryption', async () => {
     const before = await eventCount();
-    const timestamp = '1800000600';
+    const timestamp = unixNow();
     const nonce = nextNonce();
     const encrypt = await encryptMessage(demoKeys.encodingAESKey, contactEventXml({ changeType: 'add_external_contact', userId: 'a', externalUserId: 'b', createTime: 1 }), demoKeys.corpId);
     const signature = await callbackSignature(demoKeys.callbackToken, timestamp, nonce, encrypt);

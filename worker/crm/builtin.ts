@@ -257,6 +257,28 @@ function columnValue(patch: CustomerPatch, field: (typeof PATCH_FIELDS)[number])
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/**
+ * How long an idempotency key is remembered. Keys guard retries of one write (a browser resending a
+ * save, a queue redelivering an event), which come within minutes; after 30 days a key is only
+ * storage. An old auto-create key going means a contact unbound by hand and added again much later
+ * gets a new customer rather than its old one.
+ */
+export const CRM_IDEMPOTENCY_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** Deletes idempotency rows created before `before` (epoch ms), `batch` at a time; returns how many went. */
+export async function pruneIdempotencyKeys(db: D1Database, before: number, batch: number, maxBatches: number): Promise<number> {
+  let deleted = 0;
+  for (let round = 0; round < maxBatches; round++) {
+    const { meta } = await db
+      .prepare('DELETE FROM crm_idempotency WHERE rowid IN (SELECT rowid FROM crm_idempotency WHERE created_at < ?1 LIMIT ?2)')
+      .bind(before, batch)
+      .run();
+    deleted += meta.changes;
+    if (meta.changes < batch) break;
+  }
+  return deleted;
+}
+
 export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): Crm {
   // Statements after the idempotency insert run only if that insert was this call's (?1 corp, ?2 key, ?3 nonce).
   const GUARD = 'EXISTS (SELECT 1 FROM crm_idempotency WHERE corp_id = ?1 AND key = ?2 AND request_id = ?3)';

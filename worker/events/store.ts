@@ -5,6 +5,14 @@
  */
 import type { WeComEvent } from '../wecom/events.ts';
 
+/**
+ * How long an applied or dead-lettered event stays in the log (and so in the admin's event list).
+ * A row is what deduplicates a replay, and a replay is accepted only while its signed timestamp is
+ * within the callback window (wecom/freshness.ts) of now: at most 2 × the window after the row was received, allowing
+ * for skew either way. A week is far beyond that. Events not yet applied are never pruned.
+ */
+export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
 export type EventStatus = 'received' | 'applied' | 'failed';
 
 export interface StoredEvent {
@@ -91,6 +99,8 @@ export interface EventStore {
   markAttemptFailed(id: number, attempts: number, error: string): Promise<void>;
   markFailed(id: number, error: string): Promise<void>;
   listRecent(corpId: string, agentId: string, limit: number): Promise<StoredEvent[]>;
+  /** Deletes applied and failed events received before `before` (epoch ms), `batch` at a time; returns how many went. */
+  pruneSettled(before: number, batch: number, maxBatches: number): Promise<number>;
 }
 
 export function createEventStore(db: D1Database): EventStore {
@@ -143,6 +153,22 @@ export function createEventStore(db: D1Database): EventStore {
         .bind(corpId, agentId, limit)
         .all<EventRow>();
       return results.map(fromRow);
+    },
+
+    async pruneSettled(before, batch, maxBatches) {
+      let deleted = 0;
+      for (let round = 0; round < maxBatches; round++) {
+        const { meta } = await db
+          .prepare(
+            `DELETE FROM events WHERE id IN (
+               SELECT id FROM events WHERE received_at < ?1 AND status IN ('applied', 'failed') LIMIT ?2)`,
+          )
+          .bind(before, batch)
+          .run();
+        deleted += meta.changes;
+        if (meta.changes < batch) break;
+      }
+      return deleted;
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * @module
  * `GET|POST /wecom/callback/:corpId/:agentId`: the door WeCom's events come through.
- * Nothing inside is believed until the signature, the decryption and the receive id all check out;
+ * Nothing inside is believed until the signature, the timestamp (within ±5 min of now, wecom/freshness.ts),
+ * the decryption and the receive id all check out;
  * an accepted event is recorded in D1 before the 200, then handed to the queue.
  */
 import { Hono, type Context } from 'hono';
@@ -10,11 +11,19 @@ import { createEventStore } from '../events/store.ts';
 import { log } from '../log.ts';
 import { decryptMessage, verifyCallbackSignature } from '../wecom/crypto.ts';
 import { dedupeKey, eventLabel, toEvent } from '../wecom/events.ts';
+import { CALLBACK_WINDOW_SECONDS, checkCallbackTime } from '../wecom/freshness.ts';
 import { childText, parseXml } from '../wecom/xml.ts';
 import type { AppEnv } from '../app.ts';
 
 /** WeCom's envelopes are a few KB; anything near this is not from WeCom. */
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
+/**
+ * A streamed (chunked) body over the limit is read to its end and discarded, up to this much,
+ * before the 413. Answering after reading only part of it, cancelled or merely abandoned, takes
+ * `wrangler dev` down: its local proxy answers the next request with 500 and exits. Past this cap
+ * the stream is cancelled anyway; the edge limits request bodies itself.
+ */
+export const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
 const SIGNATURE = /^[0-9a-f]{40}$/i;
 const TIMESTAMP = /^[0-9]{1,12}$/;
@@ -39,6 +48,7 @@ function refuse(c: Context<AppEnv>, refusal: Refusal, reason: string) {
 const unknownApp: Refusal = { status: 404, error: 'unknown_app', message: 'No WeCom app is configured for this corp and agent' };
 const badQuery: Refusal = { status: 400, error: 'bad_request', message: 'msg_signature, timestamp and nonce are required and must be well formed' };
 const badSignature: Refusal = { status: 401, error: 'bad_signature', message: 'Signature check failed' };
+const staleTimestamp: Refusal = { status: 401, error: 'stale_timestamp', message: `The timestamp is more than ${CALLBACK_WINDOW_SECONDS} s from now` };
 const undecryptable: Refusal = { status: 400, error: 'bad_payload', message: 'The message could not be decrypted' };
 const wrongReceiver: Refusal = { status: 400, error: 'bad_payload', message: 'The message was not addressed to this corp' };
 const badXml: Refusal = { status: 400, error: 'bad_xml', message: 'The body is not an acceptable WeCom XML envelope' };
@@ -58,9 +68,10 @@ function readSignedQuery(c: Context<AppEnv>): SignedQuery | undefined {
   return { signature, timestamp, nonce };
 }
 
-/** Reads at most `limit` bytes; undefined when the body is larger, without buffering the rest. */
+/** Keeps at most `limit` bytes; undefined when the body is larger (the rest is drained, not buffered). */
 async function readBodyWithin(request: Request, limit: number): Promise<string | undefined> {
   const declared = Number(request.headers.get('content-length') ?? '0');
+  // Refused unread: the runtime handles a declared length it was not asked to read.
   if (declared > limit) return undefined;
   if (!request.body) return '';
   const reader = request.body.getReader();
@@ -70,12 +81,13 @@ async function readBodyWithin(request: Request, limit: number): Promise<string |
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > limit) {
+    if (size > MAX_DRAIN_BYTES) {
       await reader.cancel();
       return undefined;
     }
-    chunks.push(value);
+    if (size <= limit) chunks.push(value);
   }
+  if (size > limit) return undefined;
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
@@ -85,10 +97,13 @@ async function readBodyWithin(request: Request, limit: number): Promise<string |
   return new TextDecoder().decode(bytes);
 }
 
-async function open(app: WeComApp, query: SignedQuery, encrypted: string): Promise<{ ok: true; message: string } | { ok: false; refusal: Refusal; reason: string }> {
+async function open(app: WeComApp, query: SignedQuery, encrypted: string, now: number): Promise<{ ok: true; message: string } | { ok: false; refusal: Refusal; reason: string }> {
   if (!(await verifyCallbackSignature(app.callbackToken, query.timestamp, query.nonce, encrypted, query.signature))) {
     return { ok: false, refusal: badSignature, reason: 'msg_signature does not match' };
   }
+  // Checked after the signature, so the log tells a genuine but stale request (replay, skewed clock) from a forgery.
+  const fresh = checkCallbackTime(query.timestamp, now);
+  if (!fresh.ok) return { ok: false, refusal: staleTimestamp, reason: fresh.reason };
   const decrypted = await decryptMessage(app.encodingAESKey, encrypted);
   if (!decrypted.ok) return { ok: false, refusal: undecryptable, reason: `decrypt: ${decrypted.reason}` };
   if (decrypted.receiveId !== app.corpId) {
@@ -105,7 +120,7 @@ export const callback = new Hono<AppEnv>()
     // A proxy that forwards a raw '+' turns it into a space; base64 never contains spaces.
     const echostr = (c.req.query('echostr') ?? '').replaceAll(' ', '+');
     if (!query || echostr === '' || echostr.length > 4096) return refuse(c, badQuery, 'missing or malformed query');
-    const opened = await open(app, query, echostr);
+    const opened = await open(app, query, echostr, Date.now());
     if (!opened.ok) return refuse(c, opened.refusal, opened.reason);
     c.executionCtx.waitUntil(
       c.env.KV.put(CALLBACK_VERIFIED_KEY(app.corpId, app.agentId), String(Date.now())).catch((error: unknown) =>
@@ -129,7 +144,7 @@ export const callback = new Hono<AppEnv>()
     const encrypted = childText(envelope.root, 'Encrypt');
     if (envelope.root.name !== 'xml' || !encrypted) return refuse(c, badXml, 'envelope has no Encrypt');
 
-    const opened = await open(app, query, encrypted.trim());
+    const opened = await open(app, query, encrypted.trim(), Date.now());
     if (!opened.ok) return refuse(c, opened.refusal, opened.reason);
 
     const inner = parseXml(opened.message);
