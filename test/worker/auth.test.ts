@@ -150,11 +150,17 @@ describe('GET /auth/callback', () => {
     ['\\\\evil.example.com', '/'],
     ['/%0d%0aLocation:%20https://evil.example.com', '/%0d%0aLocation:%20https://evil.example.com'],
     ['javascript:alert(1)', '/'],
+    ['/.//evil.example/x', '/'],
+    ['/..//evil.example/x', '/'],
+    ['/%2e%2e//evil.example/x', '/'],
+    ['/a/..//evil.example/x', '/'],
+    ['/a/../b', '/b'],
   ])('never redirects off-site after login for return=%s', async (target, expected) => {
     const { state, stateCookie } = await startLogin(target);
     const response = await callback(`code=${await simCode('wangwu')}&state=${state}`, `oauth_state=${stateCookie}`);
     expect(response.status).toBe(302);
     expect(response.headers.get('location')).toBe(expected);
+    expect(new URL(response.headers.get('location')!, origin).origin).toBe(origin);
   });
 });
 
@@ -169,6 +175,15 @@ describe('safeReturnPath', () => {
     ['/\\evil.example.com', '/'],
     ['/\tevil', '/'],
     ['relative', '/'],
+    ['/.//evil.example/x', '/'],
+    ['/..//evil.example/x', '/'],
+    ['/%2e%2e//evil.example/x', '/'],
+    ['/%2E%2E//evil.example/x', '/'],
+    ['/a/..//evil.example/x', '/'],
+    ['/a/b/../..//evil.example/x', '/'],
+    ['/%2e//evil.example/x', '/'],
+    ['/a/../b?c=//d#//e', '/b?c=//d#//e'],
+    ['/%2F%2Fevil.example', '/%2F%2Fevil.example'],
   ])('keeps %s as %s', (input, expected) => {
     expect(safeReturnPath(input)).toBe(expected);
   });

@@ -55,15 +55,17 @@ export function webLoginUrl(loginBase: string, params: Omit<AuthorizeParams, 'sc
 /**
  * Keeps `return` only when it is a path on this origin. Anything that a browser could resolve
  * to another host (absolute URLs, `//host`, backslashes, control characters) falls back to `/`.
+ * The check runs on the normalised value, the one actually sent back: resolving dot segments
+ * turns `/..//evil.example` or `/%2e%2e//evil.example` into `//evil.example`, a network path.
  */
 export function safeReturnPath(value: string | undefined): string {
   if (!value || value.length > 2048) return '/';
-  if (!value.startsWith('/') || value.startsWith('//')) return '/';
-  if (/[\\\u0000-\u001f\u007f]/.test(value)) return '/';
+  if (!value.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
   try {
     const resolved = new URL(value, 'https://sidebar.invalid');
     if (resolved.origin !== 'https://sidebar.invalid') return '/';
-    return `${resolved.pathname}${resolved.search}${resolved.hash}`;
+    const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+    return path.startsWith('//') || path.startsWith('/\\') ? '/' : path;
   } catch {
     return '/';
   }
