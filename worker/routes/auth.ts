@@ -170,7 +170,7 @@ export const auth = new Hono<AppEnv>()
       });
     }
     await users.recordLogin(user.id, now);
-    const session = await sessions.create({ userId: user.id, corpId: app.corpId, agentId: app.agentId, wecomUserId: userid });
+    const session = await sessions.create({ userId: user.id, corpId: app.corpId, agentId: app.agentId, wecomUserId: userid, generation: user.sessionGeneration });
     const completed: CompletedLogin = { returnTo: pending.returnTo, sessionHash: session.hash };
     await c.env.KV.put(usedKey(state), JSON.stringify(completed), { expirationTtl: USED_STATE_TTL_SECONDS });
     log('info', 'auth.login', { corpId: app.corpId, userId: user.id });
