@@ -21,7 +21,7 @@ export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event,
       if (event.departments) facts.departments = event.departments;
       if (event.status !== undefined) facts.wecomStatus = event.status;
       // A status that turns the member inactive ends their sessions inside upsertMember.
-      await users.upsertMember(event.corpId, facts, { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, now });
+      await users.upsertMember(event.corpId, facts, { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, reactivate: true, now });
       return;
     }
     case 'delete_user': {

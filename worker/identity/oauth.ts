@@ -1,18 +1,10 @@
 /**
  * @module
- * Pure pieces of the login flow: the two WeCom authorize URLs, the state format,
- * and the rule that keeps `return` a same-origin path (no open redirects).
+ * Pure pieces of the login flow: the two WeCom authorize URLs, and the rule that keeps `return`
+ * a same-origin path (no open redirects). The state is login-state.ts.
  */
 
 export type OAuthScope = 'snsapi_base' | 'snsapi_privateinfo';
-
-/** WeCom allows [a-zA-Z0-9] up to 128 bytes in `state`. */
-export const STATE_PATTERN = /^[A-Za-z0-9]{32,128}$/;
-
-export function newState(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
 
 /** Inside the WeCom app the user agent carries `wxwork/<version>`. */
 export function isWeComUserAgent(userAgent: string | undefined): boolean {

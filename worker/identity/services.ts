@@ -24,7 +24,7 @@ export async function startOrgSync(
       client: wecomClientFor(env, config, app),
       users: createUserRepo(env.DB),
       log: syncLog,
-      policy: { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds },
+      policy: { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, reactivate: true },
     },
   );
   return { run, alreadyRunning, finished };

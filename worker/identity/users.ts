@@ -47,6 +47,8 @@ export interface MemberFacts {
 export interface ProvisionPolicy {
   defaultRole: Role;
   adminUserIds: readonly string[];
+  /** Whether WeCom listing the member active makes an inactive user active again (org sync, events), or leaves them as they are (login). */
+  reactivate: boolean;
   now: number;
 }
 
@@ -92,7 +94,8 @@ function fromRow(row: UserRow): User {
   };
 }
 
-function isActiveStatus(wecomStatus: number | undefined): boolean {
+/** 1 active, 4 not yet activated (still a member); 2 disabled and 5 exited are not. */
+export function isActiveWeComStatus(wecomStatus: number | undefined): boolean {
   return wecomStatus === undefined || wecomStatus === 1 || wecomStatus === 4;
 }
 
@@ -146,12 +149,13 @@ export function createUserRepo(db: D1Database): UserRepo {
     },
 
     async upsertMember(corpId, facts, policy) {
-      const status = isActiveStatus(facts.wecomStatus) ? 'active' : 'inactive';
+      const status = isActiveWeComStatus(facts.wecomStatus) ? 'active' : 'inactive';
       let existing = await repo.findByWecomId(corpId, facts.userid);
       if (!existing && facts.mobile) {
         // An admin-created user waiting for this member's first login.
         existing = await one('u.corp_id = ?1 AND u.mobile = ?2 AND u.wecom_userid IS NULL', corpId, facts.mobile);
       }
+      if (existing?.status === 'inactive' && !policy.reactivate) return { user: existing, outcome: 'unchanged' };
       if (!existing) {
         const inserted = await db
           .prepare(
