@@ -31,7 +31,7 @@ h1{font-size:17px}p{font-size:14px;line-height:1.6;color:#646a73}a{color:#0f7fff
 export function memberLookupProblem(errcode: number | undefined, code: string, retry: string): PageText {
   if (errcode === 60011) {
     return {
-      title: '不在应用可见范围 · Outside the app\'s visible range',
+      title: "不在应用可见范围 · Outside the app's visible range",
       zh: '企业微信确认了你的身份，但你不在本应用的可见范围内，所以不能使用客户侧边栏。请管理员在企业微信管理后台「应用管理 → 本应用 → 可见范围」中加入你或你所在的部门，然后重新登录。',
       en: "WeCom confirmed who you are, but you are outside this app's visible range, so you cannot use the customer sidebar. An admin must add you or your department to the app's visible range (应用管理 → this app → 可见范围) in the WeCom admin console; then log in again.",
       retry,
@@ -41,7 +41,7 @@ export function memberLookupProblem(errcode: number | undefined, code: string, r
     return {
       title: '通讯录中没有你 · Not in the directory',
       zh: '企业微信通讯录中找不到你的成员账号（可能已被删除或改了账号）。请管理员在企业微信管理后台「通讯录」中确认你的账号，然后重新登录。',
-      en: 'WeCom\'s directory does not list your member account (it may have been deleted or renamed). An admin must check your account in the WeCom admin console (通讯录 / Contacts); then log in again.',
+      en: "WeCom's directory does not list your member account (it may have been deleted or renamed). An admin must check your account in the WeCom admin console (通讯录 / Contacts); then log in again.",
       retry,
     };
   }
