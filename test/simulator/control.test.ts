@@ -41,6 +41,22 @@ beforeEach(async () => {
   await control('/__sim/reset', { forgetTokens: true });
 });
 
+describe('POST /__sim/members/:userid', () => {
+  it('changes the status user/get reports, and reset restores the fixture', async () => {
+    const token = await appToken();
+    const disabled = await control('/__sim/members/wangwu', { status: 2 });
+    expect(disabled.status).toBe(200);
+    expect((await wecomGet(`/cgi-bin/user/get?userid=wangwu&access_token=${token}`)).status).toBe(2);
+    await control('/__sim/reset');
+    expect((await wecomGet(`/cgi-bin/user/get?userid=wangwu&access_token=${token}`)).status).toBe(1);
+  });
+
+  it('refuses an unknown member or status', async () => {
+    expect((await control('/__sim/members/nobody', { status: 2 })).status).toBe(400);
+    expect((await control('/__sim/members/wangwu', { status: 3 })).status).toBe(400);
+  });
+});
+
 describe('POST /__sim/mode', () => {
   it('untrustedIp: answers 60020 naming the caller IP on every API call, gettoken included', async () => {
     const token = await appToken();

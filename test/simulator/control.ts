@@ -2,7 +2,7 @@
  * @module
  * The control API tests and `npm run dev` steer the simulator with, mounted at `/__sim`; never
  * part of WeCom's surface. Reset, call counts, the clock, token invalidation, injected faults
- * (replayed by surface.ts), modes, sent messages, OAuth codes without the pages, and the JS-SDK
+ * (replayed by surface.ts), modes, member status, sent messages, OAuth codes without the pages, and the JS-SDK
  * signature check (jssdk.ts). Refusals here are plain 400s `{ error, message }`: this is not WeCom.
  */
 import { Hono } from 'hono';
@@ -127,6 +127,17 @@ export function controlRoutes(core: SimCore, auth: AuthFlow): Hono<SimEnv> {
     }
     state.modes = next;
     return c.json(state.modes);
+  });
+
+  // An admin disabling (2) or re-enabling (1) a member in 通讯录: user/get and user/list then report
+  // the new status, as WeCom does; codes already issued stay valid until used or expired.
+  control.post('/members/:userid', async (c) => {
+    const member = findMember(c.req.param('userid'));
+    if (!member) return refuse(c, `no member ${c.req.param('userid')}`);
+    const status = (await controlBody(c))?.status;
+    if (status !== 1 && status !== 2 && status !== 4 && status !== 5) return refuse(c, 'status must be 1 (active), 2 (disabled), 4 (not activated) or 5 (exited)');
+    member.status = status;
+    return c.json({ userid: member.userid, status });
   });
 
   control.get('/messages', (c) => c.json({ messages: state.messages }));

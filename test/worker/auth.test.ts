@@ -2,12 +2,30 @@ import { createExecutionContext, env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
+import { issueLoginState, LOGIN_STATE_SECONDS } from '../../worker/identity/login-state.ts';
 import { safeReturnPath } from '../../worker/identity/oauth.ts';
-import { callback, cookieValue, origin, resetIdentity, sim, simCode, simulator, startLogin } from './identity-helpers.ts';
+import { eventXml } from '../../worker/wecom/envelope.ts';
+import { postCallback, waitFor } from './callback-helpers.ts';
+import { api, callback, cookieValue, login, origin, resetIdentity, setRole, sim, simCode, simulator, startLogin } from './identity-helpers.ts';
 
 async function getUserInfoCalls(): Promise<number> {
   const calls = (await (await simulator('/__sim/calls')).json()) as Record<string, number>;
   return calls['/cgi-bin/auth/getuserinfo'] ?? 0;
+}
+
+async function kvKeys(): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.KV.list(cursor === undefined ? {} : { cursor });
+    names.push(...page.keys.map((key) => key.name));
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor !== undefined);
+  return names.sort();
+}
+
+function flipLast(state: string): string {
+  return `${state.slice(0, -1)}${state.endsWith('0') ? '1' : '0'}`;
 }
 
 describe('GET /auth/login', () => {
@@ -27,7 +45,7 @@ describe('GET /auth/login', () => {
       agentid: env.WECOM_AGENT_ID,
     });
     expect(state).toMatch(/^[A-Za-z0-9]{32,128}$/);
-    expect(stateCookie).toBe(state);
+    expect(stateCookie).toBeTruthy();
   });
 
   it('sends a desktop browser to WeCom web login', async () => {
@@ -96,10 +114,32 @@ describe('GET /auth/callback', () => {
   });
 
   it('refuses an expired state', async () => {
-    const { state, stateCookie } = await startLogin();
-    await env.KV.delete(`oauth-state:${state}`); // what KV's expiry does after 10 minutes
-    const response = await callback(`code=${await simCode('wangwu')}&state=${state}`, `oauth_state=${stateCookie}`);
+    const context = { returnTo: '/', corpId: env.WECOM_CORP_ID!, agentId: env.WECOM_AGENT_ID! };
+    const { state, cookie } = await issueLoginState(env.SESSION_SECRET!, context, Date.now() - (LOGIN_STATE_SECONDS + 1) * 1000);
+    const response = await callback(`code=${await simCode('wangwu')}&state=${state}`, `oauth_state=${cookie}`);
     expect(response.status).toBe(400);
+    expect(cookieValue(response, 'sid')).toBeUndefined();
+    expect(await getUserInfoCalls()).toBe(0);
+  });
+
+  it('refuses a tampered state', async () => {
+    const { state, stateCookie } = await startLogin();
+    const response = await callback(`code=${await simCode('wangwu')}&state=${flipLast(state)}`, `oauth_state=${stateCookie}`);
+    expect(response.status).toBe(400);
+    expect(cookieValue(response, 'sid')).toBeUndefined();
+    expect(await getUserInfoCalls()).toBe(0);
+  });
+
+  it('refuses a login finished in another browser than the one that started it', async () => {
+    const started = await startLogin('/#/a');
+    const other = await startLogin('/#/b');
+    const code = await simCode('wangwu');
+    for (const cookie of [`oauth_state=${other.stateCookie}`, '']) {
+      const response = await callback(`code=${code}&state=${started.state}`, cookie);
+      expect(response.status).toBe(400);
+      expect(cookieValue(response, 'sid')).toBeUndefined();
+    }
+    expect(await getUserInfoCalls()).toBe(0);
   });
 
   it('refuses a reused state from another browser, and never exchanges a second code for it', async () => {
@@ -150,11 +190,119 @@ describe('GET /auth/callback', () => {
     ['\\\\evil.example.com', '/'],
     ['/%0d%0aLocation:%20https://evil.example.com', '/%0d%0aLocation:%20https://evil.example.com'],
     ['javascript:alert(1)', '/'],
+    ['/.//evil.example/x', '/'],
+    ['/..//evil.example/x', '/'],
+    ['/%2e%2e//evil.example/x', '/'],
+    ['/a/..//evil.example/x', '/'],
+    ['/a/../b', '/b'],
   ])('never redirects off-site after login for return=%s', async (target, expected) => {
     const { state, stateCookie } = await startLogin(target);
     const response = await callback(`code=${await simCode('wangwu')}&state=${state}`, `oauth_state=${stateCookie}`);
     expect(response.status).toBe(302);
     expect(response.headers.get('location')).toBe(expected);
+    expect(new URL(response.headers.get('location')!, origin).origin).toBe(origin);
+  });
+});
+
+describe('members WeCom does not list', () => {
+  beforeEach(resetIdentity);
+
+  async function logInAs(userid: string): Promise<Response> {
+    const { state, stateCookie } = await startLogin();
+    return callback(`code=${await simCode(userid)}&state=${state}`, `oauth_state=${stateCookie}`);
+  }
+
+  async function userRow(userid: string) {
+    return env.DB.prepare('SELECT status FROM users WHERE corp_id = ?1 AND wecom_userid = ?2').bind(env.WECOM_CORP_ID, userid).first<{ status: string }>();
+  }
+
+  it("refuses a member outside the app's visible range, naming the console setting", async () => {
+    const response = await logInAs('zhouba'); // finance: WeCom authenticates them, user/get answers 60011
+    expect(response.status).toBe(403);
+    expect(cookieValue(response, 'sid')).toBeUndefined();
+    const page = await response.text();
+    expect(page).toContain('可见范围');
+    expect(page).toContain('visible range');
+    expect(await userRow('zhouba')).toBeNull();
+  });
+
+  it('refuses a member WeCom reports disabled, and tells the admin to re-enable them', async () => {
+    const { state, stateCookie } = await startLogin();
+    const code = await simCode('wangwu');
+    await simulator('/__sim/members/wangwu', { status: 2 }); // disabled after the code was issued
+    const response = await callback(`code=${code}&state=${state}`, `oauth_state=${stateCookie}`);
+    expect(response.status).toBe(403);
+    expect(cookieValue(response, 'sid')).toBeUndefined();
+    expect(await response.text()).toContain('re-enable');
+    expect(await userRow('wangwu')).toBeNull();
+  });
+
+  it('refuses a member WeCom no longer finds (60111)', async () => {
+    await simulator('/__sim/faults', { path: '/cgi-bin/user/get', errcode: 60111 });
+    const response = await logInAs('wangwu');
+    expect(response.status).toBe(403);
+    expect(cookieValue(response, 'sid')).toBeUndefined();
+    expect(await userRow('wangwu')).toBeNull();
+  });
+
+  it('gives no session when the member lookup fails, and says to try again', async () => {
+    await simulator('/__sim/faults', { path: '/cgi-bin/user/get', status: 502, times: 5 });
+    const response = await logInAs('wangwu');
+    expect(response.status).toBe(502);
+    expect(cookieValue(response, 'sid')).toBeUndefined();
+    const page = await response.text();
+    expect(page).toContain('wecom_http_status');
+    expect(page).toContain('/auth/login');
+    expect(await userRow('wangwu')).toBeNull();
+  });
+
+  it('never reactivates an account deactivated here; the next org sync does, keeping its roles', async () => {
+    const admin = await login('zhangsan');
+    await login('lisi');
+    await setRole('lisi', 'manager');
+    const createTime = Math.floor(Date.now() / 1000);
+    const deleted = await postCallback(
+      eventXml({ ToUserName: env.WECOM_CORP_ID!, FromUserName: 'sys', CreateTime: createTime, MsgType: 'event', Event: 'change_contact', ChangeType: 'delete_user', UserID: 'lisi' }),
+    );
+    expect(deleted.status).toBe(200);
+    await waitFor(async () => ((await userRow('lisi'))?.status === 'inactive' ? true : undefined));
+
+    // WeCom still lists lisi as active, but a login is not the place to bring the account back.
+    const refused = await logInAs('lisi');
+    expect(refused.status).toBe(403);
+    expect(cookieValue(refused, 'sid')).toBeUndefined();
+    expect(await refused.text()).toContain('Account deactivated');
+    expect((await userRow('lisi'))?.status).toBe('inactive');
+
+    const started = await api('/api/admin/org-sync', admin, { method: 'POST' });
+    expect(started.status).toBe(202);
+    await waitFor(async () => ((await userRow('lisi'))?.status === 'active' ? true : undefined));
+    const again = await logInAs('lisi');
+    expect(again.status).toBe(302);
+    const me = await exports.default.fetch(`${origin}/api/me`, { headers: { cookie: `sid=${cookieValue(again, 'sid')}` } });
+    expect(await me.json()).toMatchObject({ user: { userid: 'lisi', roles: ['manager'] } });
+  });
+});
+
+describe('login state without storage', () => {
+  beforeEach(resetIdentity);
+
+  it('writes nothing to KV for anonymous logins, in WeCom or in a browser', async () => {
+    const before = await kvKeys();
+    for (let i = 0; i < 3; i++) {
+      await startLogin('/#/contact');
+      await startLogin('/', 'Mozilla/5.0 (iPhone) wxwork/3.1.9 MicroMessenger/7.0.1');
+    }
+    expect(await kvKeys()).toEqual(before);
+  });
+
+  it('writes nothing to KV for callbacks that authenticate no member', async () => {
+    const { state, stateCookie } = await startLogin();
+    const before = await kvKeys();
+    expect((await callback(`code=${await simCode('wangwu')}&state=${flipLast(state)}`, `oauth_state=${stateCookie}`)).status).toBe(400);
+    const visitor = (await (await simulator('/__sim/oauth/code', { visitor: true, agentid: env.WECOM_AGENT_ID })).json()) as { code: string };
+    expect((await callback(`code=${visitor.code}&state=${state}`, `oauth_state=${stateCookie}`)).status).toBe(403);
+    expect(await kvKeys()).toEqual(before);
   });
 });
 
@@ -169,6 +317,15 @@ describe('safeReturnPath', () => {
     ['/\\evil.example.com', '/'],
     ['/\tevil', '/'],
     ['relative', '/'],
+    ['/.//evil.example/x', '/'],
+    ['/..//evil.example/x', '/'],
+    ['/%2e%2e//evil.example/x', '/'],
+    ['/%2E%2E//evil.example/x', '/'],
+    ['/a/..//evil.example/x', '/'],
+    ['/a/b/../..//evil.example/x', '/'],
+    ['/%2e//evil.example/x', '/'],
+    ['/a/../b?c=//d#//e', '/b?c=//d#//e'],
+    ['/%2F%2Fevil.example', '/%2F%2Fevil.example'],
   ])('keeps %s as %s', (input, expected) => {
     expect(safeReturnPath(input)).toBe(expected);
   });

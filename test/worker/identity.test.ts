@@ -135,14 +135,13 @@ describe('org sync', () => {
       .bind(env.WECOM_CORP_ID, now)
       .first<{ id: number }>();
     await env.DB.prepare("INSERT INTO user_roles (user_id, role, granted_by, granted_at) VALUES (?1, 'sales', 'test', ?2)").bind(ghost!.id, now).run();
-    const session = await createSessionStore(env.KV, env.SESSION_SECRET!).create({ userId: ghost!.id, corpId: env.WECOM_CORP_ID!, agentId: env.WECOM_AGENT_ID!, wecomUserId: 'ghost' });
+    const session = await createSessionStore(env.KV, env.SESSION_SECRET!).create({ userId: ghost!.id, corpId: env.WECOM_CORP_ID!, agentId: env.WECOM_AGENT_ID!, wecomUserId: 'ghost', generation: 0 });
     expect((await me(`sid=${session.id}`)).status).toBe(200);
 
     const run = await runSync(cookie);
     expect(run).toMatchObject({ status: 'succeeded', deactivated: 1 });
     const row = await env.DB.prepare('SELECT status FROM users WHERE id = ?1').bind(ghost!.id).first<{ status: string }>();
     expect(row?.status).toBe('inactive');
-    expect(await env.KV.get(`session:${session.hash}`)).toBeNull();
     expect((await me(`sid=${session.id}`)).status).toBe(401);
   });
 
@@ -154,6 +153,61 @@ describe('org sync', () => {
     expect(run.error).toContain('visible range');
     const { results } = await env.DB.prepare("SELECT wecom_userid FROM users WHERE status = 'inactive'").all();
     expect(results).toHaveLength(0);
+  });
+});
+
+describe('ending every session of a member', () => {
+  beforeEach(resetIdentity);
+
+  async function sessionsOf(userid: string, count: number): Promise<string[]> {
+    const cookies: string[] = [];
+    for (let i = 0; i < count; i++) cookies.push(await login(userid));
+    return cookies;
+  }
+
+  async function statuses(cookies: string[]): Promise<number[]> {
+    return Promise.all(cookies.map(async (cookie) => (await me(cookie)).status));
+  }
+
+  it('refuses all 26 sessions of a member after an admin revokes them', async () => {
+    const admin = await login('zhangsan');
+    const cookies = await sessionsOf('wangwu', 26);
+    expect(new Set(await statuses(cookies))).toEqual(new Set([200]));
+    const wangwu = ((await (await me(cookies[0]!)).json()) as MeBody).user;
+
+    const revoke = await api(`/api/admin/users/${wangwu.id}/sessions/revoke`, admin, { method: 'POST' });
+    expect(revoke.status).toBe(200);
+    const after = await Promise.all(cookies.map((cookie) => me(cookie)));
+    expect(after.map((response) => response.status)).toEqual(cookies.map(() => 401));
+    expect(await after[0]!.json()).toMatchObject({ error: 'unauthenticated' });
+    expect((await me(admin)).status).toBe(200);
+    expect((await me(await login('wangwu'))).status).toBe(200);
+  });
+
+  it('answers 404 not_found when revoking the sessions of a user who does not exist', async () => {
+    const admin = await login('zhangsan');
+    const response = await api('/api/admin/users/999999/sessions/revoke', admin, { method: 'POST' });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'not_found' });
+  });
+
+  it('keeps every session from before a deactivation dead after org sync reactivates the member', async () => {
+    const admin = await login('zhangsan');
+    const cookies = await sessionsOf('wangwu', 22);
+    const response = await postCallback(
+      eventXml({ ToUserName: env.WECOM_CORP_ID!, FromUserName: 'sys', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'event', Event: 'change_contact', ChangeType: 'delete_user', UserID: 'wangwu' }),
+    );
+    expect(response.status).toBe(200);
+    await waitFor(async () => {
+      const row = await env.DB.prepare("SELECT status FROM users WHERE wecom_userid = 'wangwu'").first<{ status: string }>();
+      return row?.status === 'inactive' ? row : undefined;
+    });
+
+    // WeCom still lists wangwu, so the next org sync makes the account active again.
+    expect(await runSync(admin)).toMatchObject({ status: 'succeeded' });
+    const row = await env.DB.prepare("SELECT status FROM users WHERE wecom_userid = 'wangwu'").first<{ status: string }>();
+    expect(row?.status).toBe('active');
+    expect(await statuses(cookies)).toEqual(cookies.map(() => 401));
   });
 });
 

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createSessionStore, SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS } from '../../worker/identity/sessions.ts';
 
-const fields = { userId: 1, corpId: 'wwdemo0000000001', agentId: '1000002', wecomUserId: 'wangwu' };
+const fields = { userId: 1, corpId: 'wwdemo0000000001', agentId: '1000002', wecomUserId: 'wangwu', generation: 0 };
 const HOUR = 60 * 60 * 1000;
 
 function storeAt(clock: { now: number }) {

@@ -5,7 +5,6 @@
  * existence, or a deactivation of someone already inactive.
  */
 import type { EventHandler } from '../events/registry.ts';
-import { createSessionStore } from './sessions.ts';
 import { createUserRepo, type MemberFacts } from './users.ts';
 
 export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event, { env, config }) => {
@@ -21,14 +20,13 @@ export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event,
       if (event.mobile) facts.mobile = event.mobile;
       if (event.departments) facts.departments = event.departments;
       if (event.status !== undefined) facts.wecomStatus = event.status;
-      const { user } = await users.upsertMember(event.corpId, facts, { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, now });
-      if (user.status === 'inactive') await createSessionStore(env.KV, config.sessionSecret).revokeAllFor(event.corpId, user.id);
+      // A status that turns the member inactive ends their sessions inside upsertMember.
+      await users.upsertMember(event.corpId, facts, { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, reactivate: true, now });
       return;
     }
     case 'delete_user': {
       if (!event.userId) return;
-      const user = (await users.deactivate(event.corpId, event.userId, now)) ?? (await users.findByWecomId(event.corpId, event.userId));
-      if (user) await createSessionStore(env.KV, config.sessionSecret).revokeAllFor(event.corpId, user.id);
+      await users.deactivate(event.corpId, event.userId, now);
       return;
     }
     case 'create_party':

@@ -1,7 +1,7 @@
 /**
  * @module
- * The one identity guard in front of `/api`: a live session whose user is active in D1,
- * then role checks per route. The roles come from this product's tables, never from the client.
+ * The one identity guard in front of `/api`: a live session whose user is active in D1 and still
+ * at the session's generation (revoking all sessions bumps it), then role checks per route. The roles come from this product's tables, never from the client.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app.ts';
@@ -19,6 +19,10 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!user || user.status !== 'active') {
     if (cookie) await sessions.revoke(cookie);
     throw new AppError(401, 'unauthenticated', 'This account is no longer active: log in again, or ask an admin');
+  }
+  if (session.generation !== user.sessionGeneration) {
+    if (cookie) await sessions.revoke(cookie);
+    throw new AppError(401, 'unauthenticated', 'This session was ended by an admin or a directory change: log in again');
   }
   c.set('session', session);
   c.set('user', user);

@@ -1,18 +1,10 @@
 /**
  * @module
- * Pure pieces of the login flow: the two WeCom authorize URLs, the state format,
- * and the rule that keeps `return` a same-origin path (no open redirects).
+ * Pure pieces of the login flow: the two WeCom authorize URLs, and the rule that keeps `return`
+ * a same-origin path (no open redirects). The state is login-state.ts.
  */
 
 export type OAuthScope = 'snsapi_base' | 'snsapi_privateinfo';
-
-/** WeCom allows [a-zA-Z0-9] up to 128 bytes in `state`. */
-export const STATE_PATTERN = /^[A-Za-z0-9]{32,128}$/;
-
-export function newState(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
 
 /** Inside the WeCom app the user agent carries `wxwork/<version>`. */
 export function isWeComUserAgent(userAgent: string | undefined): boolean {
@@ -55,15 +47,17 @@ export function webLoginUrl(loginBase: string, params: Omit<AuthorizeParams, 'sc
 /**
  * Keeps `return` only when it is a path on this origin. Anything that a browser could resolve
  * to another host (absolute URLs, `//host`, backslashes, control characters) falls back to `/`.
+ * The check runs on the normalised value, the one actually sent back: resolving dot segments
+ * turns `/..//evil.example` or `/%2e%2e//evil.example` into `//evil.example`, a network path.
  */
 export function safeReturnPath(value: string | undefined): string {
   if (!value || value.length > 2048) return '/';
-  if (!value.startsWith('/') || value.startsWith('//')) return '/';
-  if (/[\\\u0000-\u001f\u007f]/.test(value)) return '/';
+  if (!value.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(value)) return '/';
   try {
     const resolved = new URL(value, 'https://sidebar.invalid');
     if (resolved.origin !== 'https://sidebar.invalid') return '/';
-    return `${resolved.pathname}${resolved.search}${resolved.hash}`;
+    const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+    return path.startsWith('//') || path.startsWith('/\\') ? '/' : path;
   } catch {
     return '/';
   }

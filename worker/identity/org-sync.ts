@@ -1,13 +1,12 @@
 /**
  * @module
  * Org sync: departments and members from WeCom into this product's tables, as a job run
- * (jobs/runs.ts) an admin can watch. Members who are gone are deactivated (and lose their
+ * (jobs/runs.ts) an admin can watch. Members who are gone are deactivated (which ends their
  * sessions), never deleted.
  */
 import type { WeComApp } from '../env.ts';
 import { completeRun, createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
 import type { WeComClient } from '../wecom/client.ts';
-import type { SessionStore } from './sessions.ts';
 import type { ProvisionPolicy, UserRepo } from './users.ts';
 
 export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0 };
@@ -22,7 +21,6 @@ export interface OrgSyncDeps {
   app: WeComApp;
   client: WeComClient;
   users: UserRepo;
-  sessions: SessionStore;
   log: RunLog<OrgSyncCounts>;
   policy: Omit<ProvisionPolicy, 'now'>;
   now?: () => number;
@@ -102,7 +100,6 @@ export async function runOrgSync(run: OrgSyncRun, deps: OrgSyncDeps): Promise<Or
       if (user.status !== 'active' || !user.wecomUserId || members.has(user.wecomUserId)) continue;
       try {
         await users.deactivate(app.corpId, user.wecomUserId, now());
-        await deps.sessions.revokeAllFor(app.corpId, user.id);
         run.counts.deactivated += 1;
       } catch (error) {
         recordFailure(run, `member ${user.wecomUserId}`, error);

@@ -5,7 +5,6 @@
 import type { Config, Env, WeComApp } from '../env.ts';
 import { wecomClientFor } from '../wecom/tokens.ts';
 import { createOrgSyncLog, runOrgSync, type OrgSyncRun } from './org-sync.ts';
-import { createSessionStore } from './sessions.ts';
 import { createUserRepo } from './users.ts';
 
 export async function startOrgSync(
@@ -24,9 +23,8 @@ export async function startOrgSync(
       app,
       client: wecomClientFor(env, config, app),
       users: createUserRepo(env.DB),
-      sessions: createSessionStore(env.KV, config.sessionSecret),
       log: syncLog,
-      policy: { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds },
+      policy: { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, reactivate: true },
     },
   );
   return { run, alreadyRunning, finished };

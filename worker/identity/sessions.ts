@@ -2,8 +2,9 @@
  * @module
  * Sessions: an opaque random id in a cookie, the record in KV under HMAC-SHA-256(SESSION_SECRET, id),
  * so stored keys cannot be replayed as cookies and rotating SESSION_SECRET ends every session at
- * once; with a sliding expiry. Each user's session keys are indexed so that deactivating a member
- * can end all their sessions.
+ * once; with a sliding expiry. Each session carries its user's session generation at creation; the
+ * guard compares it with the user's current one (users.session_generation), so ending every session
+ * of a member is one increment in D1, however many sessions exist.
  */
 
 export const SESSION_COOKIE = 'sid';
@@ -13,13 +14,14 @@ export const SESSION_IDLE_SECONDS = 8 * 60 * 60;
 export const SESSION_MAX_SECONDS = 7 * 24 * 60 * 60;
 /** Rewriting KV on every request would hit its one-write-per-second-per-key limit; extend at most this often. */
 const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
-const MAX_INDEXED_SESSIONS = 20;
 
 export interface Session {
   userId: number;
   corpId: string;
   agentId: string;
   wecomUserId: string;
+  /** The user's session generation when this session was created. */
+  generation: number;
   createdAt: number;
   lastSeenAt: number;
 }
@@ -47,15 +49,20 @@ async function hashId(secret: string, id: string): Promise<string> {
 }
 
 const sessionKey = (hash: string) => `session:${hash}`;
-const indexKey = (corpId: string, userId: number) => `user-sessions:${corpId}:${userId}`;
+
+export interface SessionId {
+  id: string;
+  hash: string;
+}
 
 export interface SessionStore {
-  create(session: Omit<Session, 'createdAt' | 'lastSeenAt'>): Promise<{ id: string; hash: string }>;
+  /** A fresh id and its hash, nothing stored yet: the login records the hash before the session exists. */
+  mint(): Promise<SessionId>;
+  create(session: Omit<Session, 'createdAt' | 'lastSeenAt'>, minted?: SessionId): Promise<SessionId>;
   /** The live session for a cookie value, extended when due; undefined when absent or expired. */
   read(id: string | undefined): Promise<(Session & { hash: string }) | undefined>;
   hashOf(id: string): Promise<string>;
   revoke(id: string): Promise<void>;
-  revokeAllFor(corpId: string, userId: number): Promise<number>;
 }
 
 export function createSessionStore(kv: KVNamespace, secret: string, now: () => number = Date.now): SessionStore {
@@ -64,14 +71,18 @@ export function createSessionStore(kv: KVNamespace, secret: string, now: () => n
     await kv.put(sessionKey(hash), JSON.stringify(session), { expirationTtl: Math.max(60, Math.min(SESSION_IDLE_SECONDS, remaining)) });
   }
 
+  async function mint(): Promise<SessionId> {
+    const id = base64Url(crypto.getRandomValues(new Uint8Array(32)));
+    return { id, hash: await hashId(secret, id) };
+  }
+
   return {
-    async create(fields) {
-      const id = base64Url(crypto.getRandomValues(new Uint8Array(32)));
-      const hash = await hashId(secret, id);
+    mint,
+
+    async create(fields, minted) {
+      const { id, hash } = minted ?? (await mint());
       const at = now();
       await write(hash, { ...fields, createdAt: at, lastSeenAt: at });
-      const existing = ((await kv.get<string[]>(indexKey(fields.corpId, fields.userId), 'json')) ?? []).slice(-(MAX_INDEXED_SESSIONS - 1));
-      await kv.put(indexKey(fields.corpId, fields.userId), JSON.stringify([...existing, hash]), { expirationTtl: SESSION_MAX_SECONDS });
       return { id, hash };
     },
 
@@ -94,13 +105,6 @@ export function createSessionStore(kv: KVNamespace, secret: string, now: () => n
 
     async revoke(id) {
       if (ID_PATTERN.test(id)) await kv.delete(sessionKey(await hashId(secret, id)));
-    },
-
-    async revokeAllFor(corpId, userId) {
-      const hashes = (await kv.get<string[]>(indexKey(corpId, userId), 'json')) ?? [];
-      await Promise.all(hashes.map((hash) => kv.delete(sessionKey(hash))));
-      await kv.delete(indexKey(corpId, userId));
-      return hashes.length;
     },
   };
 }

@@ -28,6 +28,8 @@ export interface User {
   roles: Role[];
   departments: UserDepartment[];
   lastLoginAt: number | null;
+  /** Sessions created under an older generation are over (sessions.ts). */
+  sessionGeneration: number;
 }
 
 /** What WeCom tells us about a member (login, org sync, change_contact events). */
@@ -45,6 +47,8 @@ export interface MemberFacts {
 export interface ProvisionPolicy {
   defaultRole: Role;
   adminUserIds: readonly string[];
+  /** Whether WeCom listing the member active makes an inactive user active again (org sync, events), or leaves them as they are (login). */
+  reactivate: boolean;
   now: number;
 }
 
@@ -56,12 +60,13 @@ interface UserRow {
   mobile: string | null;
   status: 'active' | 'inactive';
   last_login_at: number | null;
+  session_generation: number;
   roles: string | null;
   departments: string | null;
 }
 
 const SELECT_USER = `
-  SELECT u.id, u.corp_id, u.wecom_userid, u.name, u.mobile, u.status, u.last_login_at,
+  SELECT u.id, u.corp_id, u.wecom_userid, u.name, u.mobile, u.status, u.last_login_at, u.session_generation,
     (SELECT json_group_array(role) FROM user_roles r WHERE r.user_id = u.id) AS roles,
     (SELECT json_group_array(json_object('id', ud.department_id, 'name', COALESCE(d.name, ''), 'isLeader', ud.is_leader))
        FROM user_departments ud LEFT JOIN departments d ON d.corp_id = ud.corp_id AND d.id = ud.department_id
@@ -85,10 +90,12 @@ function fromRow(row: UserRow): User {
     roles,
     departments,
     lastLoginAt: row.last_login_at,
+    sessionGeneration: row.session_generation,
   };
 }
 
-function isActiveStatus(wecomStatus: number | undefined): boolean {
+/** 1 active, 4 not yet activated (still a member); 2 disabled and 5 exited are not. */
+export function isActiveWeComStatus(wecomStatus: number | undefined): boolean {
   return wecomStatus === undefined || wecomStatus === 1 || wecomStatus === 4;
 }
 
@@ -103,7 +110,9 @@ export interface UserRepo {
   recordLogin(userId: number, now: number): Promise<void>;
   /** WeCom lets an admin change a generated userid once (`NewUserID`). */
   renameWecomId(corpId: string, from: string, to: string, now: number): Promise<void>;
-  /** Marks a member inactive; returns the user when there was an active one. */
+  /** Ends every session of the user; false when there is no such user. */
+  endSessions(corpId: string, userId: number): Promise<boolean>;
+  /** Marks a member inactive and ends their sessions; returns the user when there was an active one. */
   deactivate(corpId: string, wecomUserId: string, now: number): Promise<User | undefined>;
   setRoles(corpId: string, userId: number, roles: readonly Role[], grantedBy: string, now: number): Promise<void>;
   upsertDepartment(corpId: string, department: { id: number; name?: string; parentId?: number; order?: number }, now: number): Promise<void>;
@@ -140,12 +149,13 @@ export function createUserRepo(db: D1Database): UserRepo {
     },
 
     async upsertMember(corpId, facts, policy) {
-      const status = isActiveStatus(facts.wecomStatus) ? 'active' : 'inactive';
+      const status = isActiveWeComStatus(facts.wecomStatus) ? 'active' : 'inactive';
       let existing = await repo.findByWecomId(corpId, facts.userid);
       if (!existing && facts.mobile) {
         // An admin-created user waiting for this member's first login.
         existing = await one('u.corp_id = ?1 AND u.mobile = ?2 AND u.wecom_userid IS NULL', corpId, facts.mobile);
       }
+      if (existing?.status === 'inactive' && !policy.reactivate) return { user: existing, outcome: 'unchanged' };
       if (!existing) {
         const inserted = await db
           .prepare(
@@ -182,8 +192,12 @@ export function createUserRepo(db: D1Database): UserRepo {
         existing.wecomUserId !== facts.userid || name !== existing.name || mobile !== existing.mobile || status !== existing.status || departmentsChanged || leaderChanged;
       if (!changed) return { user: existing, outcome: 'unchanged' };
       const statements = [
+        // Going inactive ends the member's sessions (`status` on the right is the old value).
         db
-          .prepare('UPDATE users SET wecom_userid = ?2, name = ?3, mobile = ?4, status = ?5, updated_at = ?6 WHERE id = ?1')
+          .prepare(
+            `UPDATE users SET wecom_userid = ?2, name = ?3, mobile = ?4, status = ?5, updated_at = ?6,
+               session_generation = session_generation + (status = 'active' AND ?5 = 'inactive') WHERE id = ?1`,
+          )
           .bind(existing.id, facts.userid, name, mobile, status, policy.now),
       ];
       if (facts.departments !== undefined && (departmentsChanged || leaderChanged)) {
@@ -206,9 +220,17 @@ export function createUserRepo(db: D1Database): UserRepo {
         .run();
     },
 
+    async endSessions(corpId, userId) {
+      const row = await db
+        .prepare('UPDATE users SET session_generation = session_generation + 1 WHERE corp_id = ?1 AND id = ?2 RETURNING id')
+        .bind(corpId, userId)
+        .first<{ id: number }>();
+      return row !== null;
+    },
+
     async deactivate(corpId, wecomUserId, now) {
       const row = await db
-        .prepare("UPDATE users SET status = 'inactive', updated_at = ?3 WHERE corp_id = ?1 AND wecom_userid = ?2 AND status = 'active' RETURNING id")
+        .prepare("UPDATE users SET status = 'inactive', session_generation = session_generation + 1, updated_at = ?3 WHERE corp_id = ?1 AND wecom_userid = ?2 AND status = 'active' RETURNING id")
         .bind(corpId, wecomUserId, now)
         .first<{ id: number }>();
       return row ? repo.get(corpId, row.id) : undefined;

@@ -12,7 +12,6 @@ import { createEventStore } from '../events/store.ts';
 import { requireRole } from '../identity/guard.ts';
 import { createOrgSyncLog } from '../identity/org-sync.ts';
 import { startOrgSync } from '../identity/services.ts';
-import { createSessionStore } from '../identity/sessions.ts';
 import { createUserRepo, isRole, ROLES } from '../identity/users.ts';
 
 function positiveInt(value: string | undefined, fallback: number, max: number): number {
@@ -72,8 +71,8 @@ export const admin = new Hono<AppEnv>()
 
   .post('/users/:id/sessions/revoke', async (c) => {
     const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
-    const revoked = await createSessionStore(c.env.KV, c.var.config.sessionSecret).revokeAllFor(c.var.session.corpId, id);
-    return c.json({ revoked });
+    if (!(await createUserRepo(c.env.DB).endSessions(c.var.session.corpId, id))) throw new AppError(404, 'not_found', `No user ${id} in this corp`);
+    return c.json({ revoked: true });
   })
 
   .route(

@@ -1,42 +1,34 @@
 /**
  * @module
  * `/auth/login`, `/auth/callback`, `/auth/logout`: WeCom OAuth to a session of this product.
- * The state is random, single use, bound to the browser by a cookie and to the server by KV;
- * the code is exchanged once, and a second hit of the same callback (prefetch, double navigation)
- * never exchanges it again.
+ * The state is signed, short-lived and bound to the browser by a cookie (identity/login-state.ts),
+ * so starting a login stores nothing. Once WeCom has authenticated a member, the state's nonce is
+ * recorded as used; the code is exchanged once, and a second hit of the same callback (prefetch,
+ * double navigation) never exchanges it again. Only a member WeCom lists, active here and there,
+ * gets a session.
  */
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app.ts';
 import type { WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { clearCookie, readCookie, setCookie } from '../identity/cookies.ts';
-import { inAppAuthorizeUrl, isWeComUserAgent, newState, safeReturnPath, STATE_PATTERN, webLoginUrl } from '../identity/oauth.ts';
-import { loginProblemPage, type PageText } from '../identity/pages.ts';
+import { issueLoginState, LOGIN_STATE_SECONDS, verifyLoginState } from '../identity/login-state.ts';
+import { inAppAuthorizeUrl, isWeComUserAgent, safeReturnPath, webLoginUrl } from '../identity/oauth.ts';
+import { loginProblemPage, memberLookupProblem, type PageText } from '../identity/pages.ts';
 import { createSessionStore, SESSION_COOKIE, SESSION_MAX_SECONDS } from '../identity/sessions.ts';
-import { createUserRepo, type MemberFacts } from '../identity/users.ts';
-import { timingSafeEqual } from '../wecom/crypto.ts';
+import { createUserRepo, isActiveWeComStatus, type MemberFacts } from '../identity/users.ts';
 import { WeComError, WeComFailure } from '../wecom/errors.ts';
 import { wecomClientFor } from '../wecom/tokens.ts';
 
 const STATE_COOKIE = 'oauth_state';
-/** Long enough to scan a QR code; KV's floor is 60 s. */
-const STATE_TTL_SECONDS = 600;
-/** How long a used state remembers the session it produced, to answer a repeated callback. */
-const USED_STATE_TTL_SECONDS = 300;
 
-interface PendingLogin {
-  returnTo: string;
-  corpId: string;
-  agentId: string;
-}
-
+/** What a spent state remembers, to answer a repeated callback from the browser it logged in. */
 interface CompletedLogin {
   returnTo: string;
   sessionHash: string;
 }
 
-const pendingKey = (state: string) => `oauth-state:${state}`;
-const usedKey = (state: string) => `oauth-used:${state}`;
+const usedKey = (nonce: string) => `oauth-used:${nonce}`;
 
 function problem(c: Context<AppEnv>, status: 400 | 403 | 502 | 503, text: PageText) {
   return c.html(loginProblemPage(text), status);
@@ -54,23 +46,20 @@ export const auth = new Hono<AppEnv>()
   .get('/login', async (c) => {
     const app = chooseApp(c);
     if (!app) return problem(c, 400, { title: '未知的应用 · Unknown app', zh: '没有为该企业和应用配置登录。', en: 'No app is configured for this corp and agent.' });
-    const state = newState();
     const returnTo = safeReturnPath(c.req.query('return'));
-    const pending: PendingLogin = { returnTo, corpId: app.corpId, agentId: app.agentId };
-    await c.env.KV.put(pendingKey(state), JSON.stringify(pending), { expirationTtl: STATE_TTL_SECONDS });
-    const redirectUri = `${new URL(c.req.url).origin}/auth/callback`;
     const config = c.var.config;
+    const { state, cookie } = await issueLoginState(config.sessionSecret, { returnTo, corpId: app.corpId, agentId: app.agentId }, Date.now());
+    const redirectUri = `${new URL(c.req.url).origin}/auth/callback`;
     const target = isWeComUserAgent(c.req.header('user-agent'))
       ? inAppAuthorizeUrl(config.oauthBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state, scope: config.oauthScope })
       : webLoginUrl(config.loginBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state });
-    c.header('set-cookie', setCookie(c.req.url, STATE_COOKIE, state, { path: '/auth', maxAgeSeconds: STATE_TTL_SECONDS }));
+    c.header('set-cookie', setCookie(c.req.url, STATE_COOKIE, cookie, { path: '/auth', maxAgeSeconds: LOGIN_STATE_SECONDS }));
     c.header('cache-control', 'no-store');
     return c.redirect(target, 302);
   })
 
   .get('/callback', async (c) => {
     c.header('cache-control', 'no-store');
-    const state = c.req.query('state') ?? '';
     const code = c.req.query('code') ?? '';
     const retry = '/auth/login';
     const badState: PageText = {
@@ -79,26 +68,24 @@ export const auth = new Hono<AppEnv>()
       en: 'This login link expired, was already used, or was started in another browser. Please log in again.',
       retry,
     };
-    if (!STATE_PATTERN.test(state)) return problem(c, 400, badState);
-    const cookieState = readCookie(c.req.header('cookie'), STATE_COOKIE) ?? '';
-    if (!timingSafeEqual(cookieState, state)) {
-      log('warn', 'auth.state_mismatch', { hasCookie: cookieState !== '' });
+    const checked = await verifyLoginState(c.var.config.sessionSecret, c.req.query('state') ?? '', readCookie(c.req.header('cookie'), STATE_COOKIE), Date.now());
+    if (!checked.ok) {
+      log('warn', 'auth.state_refused', { reason: checked.reason });
       return problem(c, 400, badState);
     }
+    const { nonce, context } = checked;
 
     const sessions = createSessionStore(c.env.KV, c.var.config.sessionSecret);
-    const pending = await c.env.KV.get<PendingLogin>(pendingKey(state), 'json');
-    if (!pending) {
+    const used = await c.env.KV.get<CompletedLogin>(usedKey(nonce), 'json');
+    if (used) {
       // A second hit of a callback that already logged this browser in (prefetch, double navigation, SPA re-mount).
-      const used = await c.env.KV.get<CompletedLogin>(usedKey(state), 'json');
       const sid = readCookie(c.req.header('cookie'), SESSION_COOKIE);
-      if (used && sid && (await sessions.read(sid))?.hash === used.sessionHash) return c.redirect(used.returnTo, 302);
-      log('warn', 'auth.state_unknown', { reused: used !== null });
+      if (sid && (await sessions.read(sid))?.hash === used.sessionHash) return c.redirect(used.returnTo, 302);
+      log('warn', 'auth.state_reused', {});
       return problem(c, 400, badState);
     }
-    await c.env.KV.delete(pendingKey(state));
 
-    const app = c.var.config.apps.find((candidate) => candidate.corpId === pending.corpId && candidate.agentId === pending.agentId);
+    const app = c.var.config.apps.find((candidate) => candidate.corpId === context.corpId && candidate.agentId === context.agentId);
     if (!app) return problem(c, 400, badState);
     if (code === '' || code.length > 512) return problem(c, 400, { ...badState, title: '缺少授权码 · Missing code' });
 
@@ -138,6 +125,12 @@ export const auth = new Hono<AppEnv>()
       });
     }
 
+    // WeCom has authenticated a member: only now is the state spent, so anonymous callers cause no writes.
+    // The session's hash is fixed before it exists, so a repeated callback can recognise the browser.
+    const minted = await sessions.mint();
+    const completed: CompletedLogin = { returnTo: context.returnTo, sessionHash: minted.hash };
+    await c.env.KV.put(usedKey(nonce), JSON.stringify(completed), { expirationTtl: LOGIN_STATE_SECONDS });
+
     const facts: MemberFacts = { userid };
     try {
       const member = await client.getUser(userid);
@@ -147,7 +140,19 @@ export const auth = new Hono<AppEnv>()
       if (member.is_leader_in_dept && member.department) facts.leaderIn = member.department.filter((_, i) => member.is_leader_in_dept?.[i] === 1);
       if (member.status !== undefined) facts.wecomStatus = member.status;
     } catch (error) {
-      log('warn', 'auth.member_lookup_failed', { corpId: app.corpId, code: error instanceof WeComFailure ? error.code : String(error) });
+      if (!(error instanceof WeComFailure)) throw error;
+      // getuserinfo names every member, user/get only those the app may see: no listing, no session.
+      log('warn', 'auth.member_lookup_failed', { corpId: app.corpId, code: error.code });
+      const errcode = error instanceof WeComError ? error.errcode : undefined;
+      return problem(c, errcode === 60011 || errcode === 60111 ? 403 : error.status, memberLookupProblem(errcode, error.code, retry));
+    }
+    if (!isActiveWeComStatus(facts.wecomStatus)) {
+      log('warn', 'auth.member_disabled', { corpId: app.corpId, wecomStatus: facts.wecomStatus });
+      return problem(c, 403, {
+        title: '成员已停用 · Member disabled in WeCom',
+        zh: '你在企业微信通讯录中已被禁用或已离职，因此无法登录。如有误，请管理员在企业微信管理后台「通讯录」中启用你的账号，然后重新登录。',
+        en: 'Your WeCom account is disabled or you have left the corp, so you cannot log in. If this is a mistake, an admin must re-enable you in the WeCom admin console (通讯录 / Contacts); then log in again.',
+      });
     }
     if (userTicket) {
       try {
@@ -161,23 +166,27 @@ export const auth = new Hono<AppEnv>()
 
     const users = createUserRepo(c.env.DB);
     const now = Date.now();
-    const { user } = await users.upsertMember(app.corpId, facts, { defaultRole: c.var.config.defaultRole, adminUserIds: c.var.config.adminUserIds, now });
+    // Login never reactivates an account: only org sync, a directory event or an admin does.
+    const policy = { defaultRole: c.var.config.defaultRole, adminUserIds: c.var.config.adminUserIds, reactivate: false, now };
+    const { user } = await users.upsertMember(app.corpId, facts, policy);
     if (user.status !== 'active') {
+      log('warn', 'auth.user_inactive', { corpId: app.corpId, userId: user.id });
       return problem(c, 403, {
         title: '账号已停用 · Account deactivated',
-        zh: '你的账号在本系统中已停用，请联系管理员。',
-        en: 'Your account is deactivated in this system. Ask an admin.',
+        zh: '你的账号在本系统中已停用（通讯录同步时你已不在应用可见范围内，或管理员停用了它），登录不会恢复它。请管理员确认你在企业微信中在职且在应用的可见范围内，然后在本系统「成员与角色」页运行「通讯录同步」。',
+        en: "Your account is deactivated in this system (a directory sync no longer found you in the app's visible range, or an admin deactivated it), and logging in does not restore it. An admin must check that you are an active WeCom member inside the app's visible range, then run the directory sync on the Users and roles page.",
       });
     }
     await users.recordLogin(user.id, now);
-    const session = await sessions.create({ userId: user.id, corpId: app.corpId, agentId: app.agentId, wecomUserId: userid });
-    const completed: CompletedLogin = { returnTo: pending.returnTo, sessionHash: session.hash };
-    await c.env.KV.put(usedKey(state), JSON.stringify(completed), { expirationTtl: USED_STATE_TTL_SECONDS });
+    const session = await sessions.create(
+      { userId: user.id, corpId: app.corpId, agentId: app.agentId, wecomUserId: userid, generation: user.sessionGeneration },
+      minted,
+    );
     log('info', 'auth.login', { corpId: app.corpId, userId: user.id });
 
     c.header('set-cookie', setCookie(c.req.url, SESSION_COOKIE, session.id, { path: '/', maxAgeSeconds: SESSION_MAX_SECONDS }), { append: true });
     c.header('set-cookie', clearCookie(c.req.url, STATE_COOKIE, '/auth'), { append: true });
-    return c.redirect(pending.returnTo, 302);
+    return c.redirect(context.returnTo, 302);
   })
 
   .post('/logout', async (c) => {
