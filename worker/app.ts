@@ -64,11 +64,11 @@ export function createApp() {
   // Before anything that writes: a page on another origin (even the same site) cannot change state.
   app.use('/api/*', sameOriginWrites);
   app.use('/auth/logout', sameOriginWrites);
-  app.get('/auth/login', rateLimit('LOGIN_LIMIT', byClientIp, 60));
+  app.use('/auth/login', rateLimit('LOGIN_LIMIT', byClientIp, 60));
   app.route('/auth', auth);
 
   // The sidebar signs the JS-SDK while login is still in flight, so signing needs no session.
-  app.post('/api/jssdk/signatures', rateLimit('SIGNING_LIMIT', byClientIp, 60));
+  app.use('/api/jssdk/signatures', rateLimit('SIGNING_LIMIT', byClientIp, 60));
   app.route('/api/jssdk', jssdk);
   app.use('/api/*', async (c, next) => (c.req.path.startsWith('/api/jssdk/') ? next() : requireUser(c, next)));
   app.use('/api/*', async (c, next) => {
@@ -76,7 +76,8 @@ export function createApp() {
     await next();
   });
   // Each lookup is a WeCom call against the corp's quota: counted per member, not per session.
-  app.get('/api/contacts/:id', rateLimit('CONTACT_LOOKUP_LIMIT', byMember, 60));
+  const lookupLimit = rateLimit('CONTACT_LOOKUP_LIMIT', byMember, 60);
+  app.use('/api/contacts/:id', (c, next) => (c.req.method === 'GET' ? lookupLimit(c, next) : next()));
   app.route('/api/me', me);
   app.route('/api/contacts', contacts);
   app.route('/api/customers', customersRoute);
