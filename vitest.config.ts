@@ -30,6 +30,15 @@ export default defineConfig(async () => {
                     WECOM_LOGIN_BASE: simulatorUrl,
                     TEST_MIGRATIONS: migrations,
                   },
+                  // Every request in this pool comes without CF-Connecting-IP, so all tests share one
+                  // client key: the product's limits are raised here, and the tests of the limits
+                  // swap in TIGHT_LIMIT (3 a minute) for the binding they exercise.
+                  ratelimits: {
+                    LOGIN_LIMIT: { namespace_id: '7301', simple: { limit: 100_000, period: 60 } },
+                    SIGNING_LIMIT: { namespace_id: '7302', simple: { limit: 100_000, period: 60 } },
+                    CONTACT_LOOKUP_LIMIT: { namespace_id: '7303', simple: { limit: 100_000, period: 60 } },
+                    TIGHT_LIMIT: { namespace_id: '7399', simple: { limit: 3, period: 60 } },
+                  },
                 },
               };
             }),

@@ -32,7 +32,7 @@ export const DATABASE_NAME = 'wecom-crm';
 export const DATABASE_BINDING = 'DB';
 
 /** Without these (or WECOM_APPS in place of the five app values) every route answers 503. */
-export const REQUIRED_SECRETS = ['WECOM_CORP_ID', 'WECOM_AGENT_ID', 'WECOM_SECRET', 'WECOM_CALLBACK_TOKEN', 'WECOM_ENCODING_AES_KEY', 'SESSION_SECRET'] as const;
+export const REQUIRED_SECRETS = ['WECOM_CORP_ID', 'WECOM_AGENT_ID', 'WECOM_SECRET', 'WECOM_CALLBACK_TOKEN', 'WECOM_ENCODING_AES_KEY', 'SESSION_SECRET', 'PUBLIC_ORIGIN'] as const;
 const APP_SECRETS = new Set<string>(['WECOM_CORP_ID', 'WECOM_AGENT_ID', 'WECOM_SECRET', 'WECOM_CALLBACK_TOKEN', 'WECOM_ENCODING_AES_KEY']);
 /** Not enforced by the worker, but a real corp needs them: calls from Cloudflare's own IPs get 60020. */
 export const RECOMMENDED_SECRETS = ['WECOM_API_BASE', 'WECOM_API_PROXY_TOKEN', 'ADMIN_USERIDS'] as const;

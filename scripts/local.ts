@@ -29,6 +29,7 @@ export const CONFIG_NAMES = [
   'WECOM_LOGIN_BASE',
   'SESSION_SECRET',
   'ADMIN_USERIDS',
+  'PUBLIC_ORIGIN',
   'TRUSTED_ORIGINS',
   'WECOM_API_PROXY_TOKEN',
   'WECOM_DOMAIN_VERIFY',
@@ -147,7 +148,8 @@ async function startWorker(options: LocalOptions, log: (line: string) => void, s
   const persist = ['--persist-to', options.persistTo];
   await run(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], log);
 
-  const overrides: Record<string, string> = {};
+  // Signing and the same-origin check for writes judge pages against this, so it names the port really used.
+  const overrides: Record<string, string> = { PUBLIC_ORIGIN: `http://127.0.0.1:${options.port}` };
   if (simulatorUrl) {
     overrides.WECOM_API_BASE = simulatorUrl;
     overrides.WECOM_OAUTH_BASE = simulatorUrl;

@@ -9,6 +9,9 @@ import { AppError } from './errors.ts';
 import { requireUser } from './identity/guard.ts';
 import type { Session } from './identity/sessions.ts';
 import type { User } from './identity/users.ts';
+import { securityHeaders } from './http/headers.ts';
+import { byClientIp, byMember, rateLimit } from './http/rate-limit.ts';
+import { sameOriginWrites } from './http/same-origin.ts';
 import { log } from './log.ts';
 import { CrmRejectedError, CrmUnavailableError } from './crm/port.ts';
 import { admin } from './routes/admin.ts';
@@ -39,6 +42,7 @@ export type AppEnv = {
 export function createApp() {
   const app = new Hono<AppEnv>();
 
+  app.use('*', securityHeaders);
   app.route('/healthz', health);
 
   // Every other route needs a complete configuration; a deployment missing secrets says which.
@@ -57,15 +61,23 @@ export function createApp() {
 
   app.route('/', domainVerify);
   app.route('/wecom/callback', callback);
+  // Before anything that writes: a page on another origin (even the same site) cannot change state.
+  app.use('/api/*', sameOriginWrites);
+  app.use('/auth/logout', sameOriginWrites);
+  app.use('/auth/login', rateLimit('LOGIN_LIMIT', byClientIp, 60));
   app.route('/auth', auth);
 
   // The sidebar signs the JS-SDK while login is still in flight, so signing needs no session.
+  app.use('/api/jssdk/signatures', rateLimit('SIGNING_LIMIT', byClientIp, 60));
   app.route('/api/jssdk', jssdk);
   app.use('/api/*', async (c, next) => (c.req.path.startsWith('/api/jssdk/') ? next() : requireUser(c, next)));
   app.use('/api/*', async (c, next) => {
     if (c.get('user')) c.set('services', createServices(c.env, c.var.config, c.var.session, c.var.user));
     await next();
   });
+  // Each lookup is a WeCom call against the corp's quota: counted per member, not per session.
+  const lookupLimit = rateLimit('CONTACT_LOOKUP_LIMIT', byMember, 60);
+  app.use('/api/contacts/:id', (c, next) => (c.req.method === 'GET' ? lookupLimit(c, next) : next()));
   app.route('/api/me', me);
   app.route('/api/contacts', contacts);
   app.route('/api/customers', customersRoute);

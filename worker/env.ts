@@ -27,6 +27,8 @@ export interface Env {
   WECOM_LOGIN_BASE?: string;
   SESSION_SECRET?: string;
   ADMIN_USERIDS?: string;
+  /** The origin members open the sidebar at (`https://crm.example.com`): JS-SDK pages are signed for it and writes must come from it. */
+  PUBLIC_ORIGIN?: string;
   TRUSTED_ORIGINS?: string;
   /** `snsapi_base` (default, silent) or `snsapi_privateinfo` (consent; unlocks mobile via getuserdetail). */
   WECOM_OAUTH_SCOPE?: string;
@@ -48,6 +50,10 @@ export interface Env {
   CRM_TIMEOUT_MS?: string;
   /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
   TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
+  /** Workers rate-limiting bindings (wrangler.toml `[[ratelimits]]`): login starts and signing per client IP, contact lookups per member. */
+  LOGIN_LIMIT: RateLimit;
+  SIGNING_LIMIT: RateLimit;
+  CONTACT_LOOKUP_LIMIT: RateLimit;
 }
 
 /** One WeCom self-built app: agent ids repeat across corps, so it is always keyed by both. */
@@ -66,6 +72,8 @@ export interface Config {
   loginBase: string;
   sessionSecret: string;
   adminUserIds: string[];
+  /** `PUBLIC_ORIGIN`: this product's own origin, never taken from a request's Host header. */
+  publicOrigin: string;
   trustedOrigins: string[];
   oauthScope: 'snsapi_base' | 'snsapi_privateinfo';
   defaultRole: 'admin' | 'manager' | 'sales' | 'viewer';
@@ -188,18 +196,35 @@ function readList(value: string | undefined): string[] {
     .filter((item) => item !== '');
 }
 
+/** `https://crm.example.com` as the URL parser normalizes it, or undefined for anything with a path, query or credentials. */
+function asOrigin(item: string): string | undefined {
+  try {
+    const url = new URL(item);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    return url.href.replace(/\/$/, '') === url.origin ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function readOrigins(value: string | undefined, problems: string[]): string[] {
   const origins: string[] = [];
   for (const item of readList(value)) {
-    try {
-      const url = new URL(item);
-      if (url.origin === 'null' || url.href.replace(/\/$/, '') !== url.origin) throw new Error('not an origin');
-      origins.push(url.origin);
-    } catch {
-      problems.push(`TRUSTED_ORIGINS entry "${item}" must be an origin such as https://crm.example.com`);
-    }
+    const origin = asOrigin(item);
+    if (origin) origins.push(origin);
+    else problems.push(`TRUSTED_ORIGINS entry "${item}" must be an origin such as https://crm.example.com`);
   }
   return origins;
+}
+
+function readPublicOrigin(value: string | undefined, problems: string[]): string {
+  if (!value) {
+    problems.push('PUBLIC_ORIGIN is missing (the origin members open the sidebar at, such as https://crm.example.com)');
+    return '';
+  }
+  const origin = asOrigin(value.trim());
+  if (!origin) problems.push('PUBLIC_ORIGIN must be an origin such as https://crm.example.com (scheme and host, no path)');
+  return origin ?? '';
 }
 
 const DOMAIN_VERIFY_ENTRY = /^(WW_verify_[A-Za-z0-9]+\.txt):(.*)$/s;
@@ -257,6 +282,7 @@ export function readConfig(env: Env): ConfigResult {
   const sessionSecret = env.SESSION_SECRET ?? '';
   if (sessionSecret === '') problems.push('SESSION_SECRET is missing');
   else if (sessionSecret.length < MIN_SESSION_SECRET) problems.push(`SESSION_SECRET must be at least ${MIN_SESSION_SECRET} characters of random text`);
+  const publicOrigin = readPublicOrigin(env.PUBLIC_ORIGIN, problems);
   const trustedOrigins = readOrigins(env.TRUSTED_ORIGINS, problems);
   const oauthScope = env.WECOM_OAUTH_SCOPE || 'snsapi_base';
   if (oauthScope !== 'snsapi_base' && oauthScope !== 'snsapi_privateinfo') problems.push('WECOM_OAUTH_SCOPE must be snsapi_base or snsapi_privateinfo');
@@ -278,6 +304,7 @@ export function readConfig(env: Env): ConfigResult {
       loginBase,
       sessionSecret,
       adminUserIds: readList(env.ADMIN_USERIDS),
+      publicOrigin,
       trustedOrigins,
       oauthScope: oauthScope as Config['oauthScope'],
       defaultRole: defaultRole as Config['defaultRole'],

@@ -192,7 +192,7 @@ describe('npm run deploy against an account', () => {
   it('changes nothing that exists on a second run', async () => {
     const account = emptyAccount();
     await deployTo(account);
-    for (const name of ['WECOM_APPS', 'SESSION_SECRET', 'WECOM_API_BASE', 'WECOM_API_PROXY_TOKEN', 'ADMIN_USERIDS']) account.secrets.add(name);
+    for (const name of ['WECOM_APPS', 'SESSION_SECRET', 'PUBLIC_ORIGIN', 'WECOM_API_BASE', 'WECOM_API_PROXY_TOKEN', 'ADMIN_USERIDS']) account.secrets.add(name);
     const { commands, out } = await deployTo(account);
     expect(commands.filter((c) => c.includes(' create '))).toEqual([]);
     expect(out).toContain('queue wecom-events exists');
@@ -247,7 +247,7 @@ describe('deploy helpers', () => {
   });
 
   it('let WECOM_APPS stand in for the five app values', () => {
-    expect(missingSecrets(new Set(['WECOM_APPS', 'SESSION_SECRET']))).toEqual([]);
-    expect(missingSecrets(new Set(['WECOM_APPS']))).toEqual(['SESSION_SECRET']);
+    expect(missingSecrets(new Set(['WECOM_APPS', 'SESSION_SECRET', 'PUBLIC_ORIGIN']))).toEqual([]);
+    expect(missingSecrets(new Set(['WECOM_APPS']))).toEqual(['SESSION_SECRET', 'PUBLIC_ORIGIN']);
   });
 });

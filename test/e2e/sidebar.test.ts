@@ -69,6 +69,28 @@ describe('the sidebar next to a chat', () => {
     await context.close();
   });
 
+  it('runs under its Content-Security-Policy: the stand-in, signing and the contact card, with no violation', async () => {
+    const context = await signedIn('wangwu');
+    await context.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+      document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.effectiveDirective} ${event.blockedURI}`));
+    });
+    const { page } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}`);
+    await page.getByTestId('contact-card').waitFor();
+    const csp = (await page.request.get(`${baseUrl}/`)).headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+    // An inline script, as an injected one would be, is refused.
+    expect(await page.evaluate(() => new Promise<boolean>((resolve) => {
+      const script = document.createElement('script');
+      script.textContent = 'window.inlineRan = true';
+      document.body.append(script);
+      setTimeout(() => resolve((window as unknown as { inlineRan?: boolean }).inlineRan === true), 50);
+    }))).toBe(false);
+    await context.close();
+  });
+
   it('lists a customer group and opens a member’s card without signing again', async () => {
     const context = await signedIn('wangwu');
     const { page, signatureRequests } = await openSidebar(context, `entry=group_chat_tools&chat=${demoIds.chatId}`);
@@ -96,7 +118,7 @@ describe('the sidebar next to a chat', () => {
     const contact = (await (await fetch(`${baseUrl}/api/contacts/${demoIds.externalUserIds.withoutUnionid}`, { headers: { cookie } })).json()) as { customer: { id: string; version: number } };
     const other = await fetch(`${baseUrl}/api/customers/${contact.customer.id}`, {
       method: 'PATCH',
-      headers: { cookie, 'content-type': 'application/json', 'if-match': `"${contact.customer.version}"` },
+      headers: { cookie, origin: baseUrl, 'content-type': 'application/json', 'if-match': `"${contact.customer.version}"` },
       body: JSON.stringify({ company: '别人改的公司' }),
     });
     expect(other.status).toBe(200);

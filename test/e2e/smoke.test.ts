@@ -19,6 +19,24 @@ describe('the product on local serving', () => {
     expect(await response.json()).toMatchObject({ ok: true, bindings: { kv: 'ok', d1: 'ok', queue: 'ok' } });
   });
 
+  it('serves the SPA, its fallback routes and its files with the security headers', async () => {
+    for (const path of ['/', '/index.html', '/some/deep/link']) {
+      const response = await fetch(`${baseUrl}${path}`);
+      expect(response.status, path).toBe(200);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('strict-origin-when-cross-origin');
+    }
+    const html = await (await fetch(`${baseUrl}/`)).text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeTruthy();
+    expect((await fetch(`${baseUrl}${script}`)).headers.get('x-content-type-options')).toBe('nosniff');
+    // The rules file configures serving; it is not itself served.
+    expect(await (await fetch(`${baseUrl}/_headers`)).text()).not.toContain('Content-Security-Policy:');
+  });
+
   it('loads the sidebar shell in a plain browser and says it is not inside WeCom', async () => {
     const page = await browser.newPage({ locale: 'zh-CN' });
     await page.goto(`${baseUrl}/`);

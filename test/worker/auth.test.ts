@@ -353,7 +353,7 @@ describe('POST /auth/logout', () => {
     const done = await callback(`code=${await simCode('zhaoliu')}&state=${state}`, `oauth_state=${stateCookie}`);
     const cookie = `sid=${cookieValue(done, 'sid')}`;
     expect((await exports.default.fetch(`${origin}/api/me`, { headers: { cookie } })).status).toBe(200);
-    const out = await exports.default.fetch(`${origin}/auth/logout`, { method: 'POST', headers: { cookie } });
+    const out = await exports.default.fetch(`${origin}/auth/logout`, { method: 'POST', headers: { cookie, origin } });
     expect(out.status).toBe(200);
     expect(out.headers.getSetCookie().find((c) => c.startsWith('sid='))).toContain('Max-Age=0');
     const me = await exports.default.fetch(`${origin}/api/me`, { headers: { cookie } });

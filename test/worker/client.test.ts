@@ -247,7 +247,7 @@ describe('configuration errors', () => {
     expect(error.hint).toContain('客户联系 → 可调用接口的应用');
   });
 
-  it('maps 60020 (untrusted IP) to the egress-proxy hint, naming the IP WeCom saw', async () => {
+  it('maps 60020 (untrusted IP) to the egress-proxy hint, naming the IP WeCom saw only in the admin hint', async () => {
     await mode({ untrustedIp: true });
     const error = await failure(client().getUser(demoIds.admin));
     expect(error).toBeInstanceOf(WeComError);
@@ -258,7 +258,10 @@ describe('configuration errors', () => {
     // The simulator reports the caller's address the way WeCom does ("from ip: …").
     const ip = /from ip:\s*([0-9a-fA-F.:]+)/.exec((error as WeComError).errmsg)?.[1];
     expect(ip).toBeTruthy();
-    expect(error.hint).toContain(`WeCom saw this call come from ${ip}`);
+    expect((error as WeComError).seenIp).toBe(ip);
+    expect((error as WeComError).adminHint).toContain(`WeCom saw this call come from ${ip}`);
+    // The hint reaches anonymous visitors' pages; the address is for admins and logs only.
+    expect(error.hint).not.toContain(ip);
   });
 });
 

@@ -123,6 +123,6 @@ describe('WeCom calls through the egress proxy', () => {
     const error = await rejection(fetchAccessToken(viaProxy()));
     expect(error).toBeInstanceOf(WeComError);
     expect((error as WeComError).errcode).toBe(60020);
-    expect((error as WeComError).hint).toContain('WeCom saw this call come from 127.0.0.1');
+    expect((error as WeComError).adminHint).toContain('WeCom saw this call come from 127.0.0.1');
   });
 });

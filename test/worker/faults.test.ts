@@ -141,7 +141,10 @@ async function count(sql: string, ...values: unknown[]): Promise<number> {
 function through(override: Partial<Cloudflare.Env>) {
   const app = createApp();
   const changed = { ...env, ...override };
-  return (path: string, init: RequestInit = {}) => Promise.resolve(app.request(`http://127.0.0.1:8787${path}`, init, changed, createExecutionContext()));
+  // As the SPA sends it: from the product's own origin, a body only as JSON.
+  const headers = { origin: 'http://127.0.0.1:8787', 'content-type': 'application/json' };
+  return (path: string, init: RequestInit = {}) =>
+    Promise.resolve(app.request(`http://127.0.0.1:8787${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } }, changed, createExecutionContext()));
 }
 
 // ---- WeCom failing under a read route -------------------------------------------------------------------

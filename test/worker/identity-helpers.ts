@@ -63,8 +63,11 @@ export async function login(
   return `sid=${sid}`;
 }
 
+/** A request as the SPA sends it: from the product's own origin, with a body only as JSON. */
 export function api(path: string, cookie: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(`${origin}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie } });
+  const headers: Record<string, string> = { origin, ...(init.headers as Record<string, string>), cookie };
+  if (init.body !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  return exports.default.fetch(`${origin}${path}`, { ...init, headers });
 }
 
 export async function resetIdentity(): Promise<void> {

@@ -1,13 +1,15 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { login } from './identity-helpers.ts';
 import { calls, sim } from './simulator-control.ts';
 import { createApp } from '../../worker/app.ts';
 import { configOf, type WeComApp } from '../../worker/env.ts';
 import { checkSignableUrl, createNonce, signJsSdk, signatureString, stripFragment } from '../../worker/wecom/jssdk.ts';
 import { TICKET_FORCE_INTERVAL_MS, brokerName, forgetCachedTokens, ticketsKvKey, tokenKvKey, type TicketLeases } from '../../worker/wecom/tokens.ts';
 
-const ORIGIN = 'http://sidebar.test';
+/** PUBLIC_ORIGIN in the demo configuration: the only origin (with TRUSTED_ORIGINS) signed for. */
+const ORIGIN = env.PUBLIC_ORIGIN!;
 
 /** SHA-1 written here, straight over WebCrypto, independent of worker/wecom/crypto.ts and jssdk.ts. */
 async function independentSha1(text: string): Promise<string> {
@@ -62,10 +64,11 @@ interface ErrorBody {
   hint?: string;
 }
 
-function signatureRequest(body: unknown, origin = ORIGIN): Request {
+function signatureRequest(body: unknown, origin = ORIGIN, headers: Record<string, string> = {}): Request {
   return new Request(`${origin}/api/jssdk/signatures`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    // As the SPA sends it: same-origin JSON.
+    headers: { origin: ORIGIN, 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -180,6 +183,24 @@ describe('POST /api/jssdk/signatures', () => {
     }
   });
 
+  it('refuses refresh: true without a session, and spends no ticket fetch', async () => {
+    await sign({ url: `${ORIGIN}/` });
+    await sim('calls/reset', {});
+    const response = await sign({ url: `${ORIGIN}/`, refresh: true });
+    expect(response.status).toBe(401);
+    expect((await response.json<ErrorBody>()).error).toBe('unauthenticated');
+    const count = await calls();
+    expect(count('get_jsapi_ticket')).toBe(0);
+    expect(count('ticket/get')).toBe(0);
+  });
+
+  it('signs for PUBLIC_ORIGIN, not for the host a request names', async () => {
+    const elsewhere = await exports.default.fetch(signatureRequest({ url: 'http://sidebar.test/' }, 'http://sidebar.test'));
+    expect(elsewhere.status).toBe(400);
+    expect((await elsewhere.json<ErrorBody>()).error).toBe('untrusted_origin');
+    expect((await calls())('gettoken')).toBe(0);
+  });
+
   it('refuses a page on a foreign origin', async () => {
     const response = await sign({ url: 'https://evil.example/phish' });
     expect(response.status).toBe(400);
@@ -235,9 +256,11 @@ describe('POST /api/jssdk/signatures', () => {
   });
 
   it('refetches the tickets on refresh: true at most once a minute', async () => {
+    const cookie = await login('wangwu');
+    const signIn = (body: unknown) => exports.default.fetch(signatureRequest(body, ORIGIN, { cookie }));
     await sign({ url: `${ORIGIN}/` });
     await sim('calls/reset', {});
-    for (let i = 0; i < 10; i++) expect((await sign({ url: `${ORIGIN}/`, refresh: true })).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await signIn({ url: `${ORIGIN}/`, refresh: true })).status).toBe(200);
     let count = await calls();
     expect(count('get_jsapi_ticket')).toBe(1);
     expect(count('ticket/get')).toBe(1);
@@ -246,7 +269,7 @@ describe('POST /api/jssdk/signatures', () => {
     await runInDurableObject(env.TOKEN_BROKER.getByName(brokerName(demoApp())), (_instance, state) =>
       state.storage.kv.put('ticketsForcedAt', Date.now() - TICKET_FORCE_INTERVAL_MS - 1),
     );
-    const response = await sign({ url: `${ORIGIN}/a`, refresh: true });
+    const response = await signIn({ url: `${ORIGIN}/a`, refresh: true });
     const body = await response.json<Signatures>();
     count = await calls();
     expect(count('get_jsapi_ticket')).toBe(2);
@@ -285,6 +308,15 @@ describe('POST /api/jssdk/signatures', () => {
     expect(body.error).toBe('wecom_60020');
     expect(body.errcode).toBe(60020);
     expect(body.hint).toContain('fixed-IP egress proxy');
+  });
+
+  it('shows an anonymous caller no egress IP when WeCom refuses it (60020)', async () => {
+    await sim('mode', { untrustedIp: true });
+    const response = await sign({ url: `${ORIGIN}/` });
+    expect((await response.clone().json<ErrorBody>()).error).toBe('wecom_60020');
+    const text = await response.text();
+    // The simulator names the worker's address as WeCom does: "from ip: 127.0.0.1".
+    expect(text).not.toMatch(/127\.0\.0\.1|from ip|saw this call/);
   });
 
   it('reports a ticket rate limit as 502 wecom_45009', async () => {

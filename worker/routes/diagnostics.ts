@@ -2,7 +2,7 @@
  * @module
  * `GET /api/admin/diagnostics[?origin=]` (admin role): live checks of this deployment against WeCom
  * for the session's app (worker/diagnostics/checks.ts). `origin` names the page origin to judge;
- * without it, the request's Origin header, then the worker's own origin.
+ * without it, the request's Origin header, then PUBLIC_ORIGIN.
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app.ts';
@@ -14,7 +14,7 @@ import { CALLBACK_VERIFIED_KEY } from './callback.ts';
 
 export const diagnostics = new Hono<AppEnv>().use('*', requireRole('admin')).get('/', async (c) => {
   const app = c.var.services.app;
-  const ownOrigin = new URL(c.req.url).origin;
+  const ownOrigin = c.var.config.publicOrigin;
   // Judged as given (checkOrigin parses it): a malformed value is itself a finding, not a 400.
   const origin = (c.req.query('origin') ?? c.req.header('origin') ?? ownOrigin).slice(0, 2048);
   const broker = tokensFor(c.env, app);

@@ -3,14 +3,16 @@
  * `POST /api/jssdk/signatures` with `{ url, refresh?, corpId?, agentId? }`: both JS-SDK signatures
  * (corp `config` and app `agentConfig`) for one page, in one answer. Public: `ww.register` runs
  * before sign-in, and a signature is useless outside the WeCom client on that exact page. It
- * signs only pages on this worker's own origin or on TRUSTED_ORIGINS, so it is no signing oracle
- * for other sites. Tickets never leave the worker.
+ * signs only pages on PUBLIC_ORIGIN or on TRUSTED_ORIGINS (configuration, never the Host header),
+ * so it is no signing oracle for other sites. Tickets never leave the worker. `refresh: true` makes
+ * the broker refetch tickets WeCom allows only 100 times an hour, so it needs a session.
  */
 import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
 import type { AppEnv } from '../app.ts';
 import { findApp, type Config, type WeComApp } from '../env.ts';
 import { AppError } from '../errors.ts';
+import { requireUser } from '../identity/guard.ts';
 import { log } from '../log.ts';
 import { checkSignableUrl, createNonce, signJsSdk } from '../wecom/jssdk.ts';
 import { tokensFor } from '../wecom/tokens.ts';
@@ -57,7 +59,7 @@ export const jssdk = new Hono<AppEnv>().post('/signatures', async (c) => {
   const request = await readRequest(c);
   const config = c.get('config');
   const app = selectApp(config, request);
-  const allowed = [new URL(c.req.url).origin, ...config.trustedOrigins];
+  const allowed = [config.publicOrigin, ...config.trustedOrigins];
   const page = checkSignableUrl(request.url, allowed);
   if (!page.ok) {
     if (page.reason === 'foreign_origin') {
@@ -68,6 +70,8 @@ export const jssdk = new Hono<AppEnv>().post('/signatures', async (c) => {
     throw new AppError(400, 'invalid_url', 'url must be the absolute http(s) URL of the page (location.href), without credentials.');
   }
 
+  // Anyone may ask for a signature; only a member may make the worker spend a ticket refetch.
+  if (request.refresh === true) await requireUser(c, async () => {});
   const tickets = await tokensFor(c.env, app).tickets({ refresh: request.refresh === true });
   const timestamp = Math.floor(Date.now() / 1000);
   const [corpSignature, appSignature] = await Promise.all([

@@ -154,10 +154,13 @@ export class WeComFailure extends Error {
 /** WeCom answered, with a non-zero errcode. */
 export class WeComError extends WeComFailure {
   readonly errcode: number;
-  /** WeCom's own text (it carries a support hint and, for 60020, the caller's IP); for logs, not for branching. */
+  /** WeCom's own text (it carries a support hint and, for 60020, the caller's IP); for logs, never for a response or branching. */
   readonly errmsg: string;
   readonly meaning: string;
   readonly kind: WeComErrorKind;
+  /** For 60020, the egress address WeCom saw; for logs and the admin diagnostics only. */
+  readonly seenIp: string | undefined;
+  /** `hint` plus what only an admin may see (the egress IP). */
   readonly adminHint: string;
 
   constructor(errcode: number, errmsg: string, site: WeComCallSite) {
@@ -165,12 +168,10 @@ export class WeComError extends WeComFailure {
     const onGettoken = site.endpoint === GETTOKEN_ENDPOINT ? GETTOKEN_CODES[errcode] : undefined;
     const kind: WeComErrorKind = onGettoken ? 'configuration' : (known?.kind ?? 'unknown');
     const meaning = known?.meaning ?? 'unknown WeCom error';
-    let hint = onGettoken ?? known?.hint ?? `Look the code up at https://open.work.weixin.qq.com/devtool/query?e=${errcode}.`;
-    if (errcode === 60020) {
-      // WeCom names the address it saw ("from ip: 1.2.3.4"): the one an admin would otherwise have to guess.
-      const seen = /from ip:\s*([0-9a-fA-F.:]+)/.exec(errmsg)?.[1];
-      if (seen) hint += ` WeCom saw this call come from ${seen}.`;
-    }
+    const hint = onGettoken ?? known?.hint ?? `Look the code up at https://open.work.weixin.qq.com/devtool/query?e=${errcode}.`;
+    // WeCom names the address it saw ("from ip: 1.2.3.4"): the one an admin would otherwise have to guess.
+    // `hint` reaches anonymous visitors (signing, login pages), so the address stays out of it.
+    const seenIp = errcode === 60020 ? /from ip:\s*([0-9a-fA-F.:]+)/.exec(errmsg)?.[1] : undefined;
     const message = onGettoken
       ? `WeCom refused the app's credentials${appLabel(site)} (errcode ${errcode}, ${meaning}).`
       : `WeCom ${site.endpoint} failed${appLabel(site)}: errcode ${errcode}, ${meaning}.`;
@@ -180,7 +181,8 @@ export class WeComError extends WeComFailure {
     this.errmsg = errmsg;
     this.meaning = meaning;
     this.kind = kind;
-    this.adminHint = hint;
+    this.seenIp = seenIp;
+    this.adminHint = seenIp ? `${hint} WeCom saw this call come from ${seenIp}.` : hint;
   }
 }
 
