@@ -61,6 +61,12 @@ describe('GET /auth/login', () => {
     });
   });
 
+  it('sends the code back to PUBLIC_ORIGIN, whatever host the request named', async () => {
+    const response = await exports.default.fetch('http://evil.example/auth/login?return=/', { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    expect(new URL(response.headers.get('location')!).searchParams.get('redirect_uri')).toBe(`${env.PUBLIC_ORIGIN}/auth/callback`);
+  });
+
   it('gives each login an unpredictable state', async () => {
     const states = new Set<string>();
     for (let i = 0; i < 5; i++) states.add((await startLogin()).state);

@@ -445,8 +445,11 @@ describe('with the company CRM over HTTP', () => {
   function httpCrmApp(baseUrl: string, timeoutMs = 5000) {
     const app = createApp();
     const httpEnv = { ...env, CRM: 'http', CRM_BASE_URL: baseUrl, CRM_API_TOKEN: inject('crmToken'), CRM_TIMEOUT_MS: String(timeoutMs) };
+    const sameOrigin = { origin: 'http://127.0.0.1:8787', 'content-type': 'application/json' };
     return (path: string, cookie: string, init: RequestInit = {}) =>
-      Promise.resolve(app.request(`http://127.0.0.1:8787${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie } }, httpEnv, createExecutionContext()));
+      Promise.resolve(
+        app.request(`http://127.0.0.1:8787${path}`, { ...init, headers: { ...sameOrigin, ...(init.headers as Record<string, string>), cookie } }, httpEnv, createExecutionContext()),
+      );
   }
 
   it('creates and binds through the HTTP CRM', async () => {

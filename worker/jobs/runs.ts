@@ -7,7 +7,7 @@
  */
 import type { WeComApp } from '../env.ts';
 import { log } from '../log.ts';
-import { WeComFailure } from '../wecom/errors.ts';
+import { WeComError, WeComFailure } from '../wecom/errors.ts';
 
 export type JobKind = 'org_sync' | 'reconcile';
 
@@ -55,7 +55,9 @@ const STALE_RUN_MS = 30 * 60 * 1000;
 /** Enough reasons to act on; the count says how many there were. */
 const MAX_FAILURES_KEPT = 200;
 
+/** Kept on the run, which only admins read: so it may name the egress IP WeCom saw (60020). */
 export function reasonOf(error: unknown): string {
+  if (error instanceof WeComError) return `${error.code}: ${error.message}. ${error.adminHint}`;
   if (error instanceof WeComFailure) return `${error.code}: ${error.message}. ${error.hint}`;
   return error instanceof Error ? error.message : String(error);
 }

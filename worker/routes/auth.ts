@@ -49,7 +49,8 @@ export const auth = new Hono<AppEnv>()
     const returnTo = safeReturnPath(c.req.query('return'));
     const config = c.var.config;
     const { state, cookie } = await issueLoginState(config.sessionSecret, { returnTo, corpId: app.corpId, agentId: app.agentId }, Date.now());
-    const redirectUri = `${new URL(c.req.url).origin}/auth/callback`;
+    // WeCom sends the code back to our configured name, never to whatever Host this request named.
+    const redirectUri = `${c.var.config.publicOrigin}/auth/callback`;
     const target = isWeComUserAgent(c.req.header('user-agent'))
       ? inAppAuthorizeUrl(config.oauthBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state, scope: config.oauthScope })
       : webLoginUrl(config.loginBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state });
