@@ -105,6 +105,9 @@ function npmPackageVersion(): string {
  * concurrent runs and other users' `/tmp/chromium` never see or leave a half-written browser.
  */
 async function unpackNpmChromium(): Promise<string> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`${npmPackage} ships Chromium for Linux x64 only (this is ${process.platform} ${process.arch}): install chromium as ${SYSTEM_CHROMIUM} or set E2E_CHROMIUM to a Chromium executable`);
+  }
   const cache = join(root, 'node_modules', '.cache');
   const dir = join(cache, `sparticuz-chromium-${npmPackageVersion()}`);
   if (existsSync(join(dir, 'chromium')) && existsSync(join(dir, 'lib'))) return dir;
