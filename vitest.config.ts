@@ -67,6 +67,8 @@ export default defineConfig(async () => {
             environment: 'node',
           },
         },
+        // The test harness itself: the totals line, and which Chromium e2e and the bench drive.
+        { test: { name: 'harness', include: ['test/harness/**/*.test.ts'], environment: 'node', testTimeout: 60_000 } },
         { test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], environment: 'node', testTimeout: 120_000 } },
         {
           test: {

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Request } from 'playwright-core';
 import { build } from 'vite';
-import { launchBrowser } from '../test/e2e/browser.ts';
 import { demoIds } from '../test/fixtures/demo-corp.ts';
 import { percentile, type Target } from './bench-product.ts';
+import { launchChromium } from './chromium.ts';
 import { root } from './local.ts';
 
 export interface FirstLoadJs {
@@ -45,6 +45,8 @@ export async function firstLoadJs(): Promise<FirstLoadJs> {
 export type SidebarResult =
   | {
       measured: true;
+      /** The Chromium that ran it (scripts/chromium.ts decides which), e.g. `Chromium 156.0.8078.129`. */
+      browser: string;
       runs: number;
       /** From navigation start (the page's own clock) to a contact card showing the contact's name. */
       cardMs: number[];
@@ -95,7 +97,7 @@ async function stayOnLoopback(context: BrowserContext): Promise<void> {
 export async function benchSidebar(target: Target, runs = 7): Promise<SidebarResult> {
   let browser: Browser | undefined;
   try {
-    browser = await launchBrowser();
+    browser = await launchChromium();
     // Log in once through the simulator's OAuth page, then start every run from a cold cache with that session.
     const login = await browser.newContext({ userAgent: WECOM_UA, locale: 'zh-CN' });
     await stayOnLoopback(login);
@@ -169,6 +171,7 @@ export async function benchSidebar(target: Target, runs = 7): Promise<SidebarRes
     }
     return {
       measured: true,
+      browser: `Chromium ${browser.version()}`,
       runs,
       cardMs,
       medianCardMs: percentile(cardMs, 50),

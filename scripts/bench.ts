@@ -137,7 +137,7 @@ function sidebarRows(js: Part<FirstLoadJs>, sidebar: Part<SidebarResult>): Row[]
   else if (!sidebar.measured) rows.push(['Sidebar, navigation to filled contact card', 'not measured', sidebar.reason, '']);
   else {
     rows.push([
-      `Sidebar, navigation to filled contact card (Chromium, median of ${sidebar.runs}, cold cache)`,
+      `Sidebar, navigation to filled contact card (${sidebar.browser}, median of ${sidebar.runs}, cold cache)`,
       `${fmt(sidebar.medianCardMs)} ms (p90 ${fmt(sidebar.p90CardMs)} ms)`,
       `API requests per load: ${sidebar.apiRequests.join(', ')}; sequential round trips: ${sidebar.apiRoundTrips.join(', ')} (${sidebar.apiRounds.map((round) => round.join(' + ')).join(', then ')})`,
       `target 2 sequential round trips (judged on round trips, not requests): ${verdict(sidebar.met)}`,

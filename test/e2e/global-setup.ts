@@ -1,12 +1,13 @@
 /**
  * @module
  * Starts the product the way `npm run dev` does (fresh local state, a free port on 127.0.0.1)
- * once for the e2e suite, and stops it afterwards.
+ * once for the e2e suite, and stops it afterwards; unpacks the npm Chromium first if that is the one used.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { resolveChromium } from '../../scripts/chromium.ts';
 import { freePort, startLocal } from '../../scripts/local.ts';
 
 declare module 'vitest' {
@@ -17,6 +18,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  const browser = await resolveChromium();
+  console.log(`e2e: ${browser.source} Chromium at ${browser.executablePath}`);
   const persistTo = mkdtempSync(join(tmpdir(), 'sidebar-e2e-'));
   let output = '';
   const local = await startLocal({ port: await freePort(), simulatorPort: 0, persistTo, log: (line) => (output += line) }).catch((error: unknown) => {
