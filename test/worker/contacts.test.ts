@@ -1,5 +1,5 @@
 import { createExecutionContext, env } from 'cloudflare:test';
-import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
 import { demoIds } from '../fixtures/demo-corp.ts';
@@ -439,6 +439,10 @@ describe('reconciliation', () => {
 describe('with the company CRM over HTTP', () => {
   beforeEach(async () => {
     await resetContacts();
+    await fetch(`${inject('crmUrl')}/__crm/reset`, { method: 'POST' });
+  });
+  // A fault a test armed but did not use up would stall the next file's first CRM call.
+  afterEach(async () => {
     await fetch(`${inject('crmUrl')}/__crm/reset`, { method: 'POST' });
   });
 

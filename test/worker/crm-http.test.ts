@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:test';
-import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createHttpCrm } from '../../worker/crm/http.ts';
 import { crmFor } from '../../worker/crm/index.ts';
 import { CrmUnavailableError } from '../../worker/crm/port.ts';
@@ -9,6 +9,11 @@ import { crmContract, newCorpId, writeContext } from './crm-contract.ts';
 const crmUrl = inject('crmUrl');
 const crmToken = inject('crmToken');
 const crmDownUrl = inject('crmDownUrl');
+
+// The reference CRM is shared by the worker suite: start from no armed faults, whatever ran before.
+beforeAll(async () => {
+  await fetch(`${crmUrl}/__crm/reset`, { method: 'POST' });
+});
 
 crmContract('http', () => createHttpCrm({ baseUrl: crmUrl, token: crmToken }));
 
