@@ -12,6 +12,8 @@ export type ProblemKind =
   | 'signature_rejected'
   | 'untrusted_domain'
   | 'registration_failed'
+  | 'no_bridge'
+  | 'no_answer'
   | 'no_permission'
   | 'no_context'
   | 'wecom_failed'
@@ -74,6 +76,8 @@ export function problemFromWeCom(error: WeComCallError): Problem {
       return { ...base, kind: 'no_permission' };
     case 'no_context':
       return { ...base, kind: 'no_context' };
+    case 'no_answer':
+      return { ...base, kind: 'no_answer' };
     default:
       return { ...base, kind: 'wecom_failed' };
   }

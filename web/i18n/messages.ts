@@ -28,6 +28,10 @@ const zhCN = {
   'problem.untrusted_domain.body': '请管理员在「应用管理 → 本应用 → 网页授权及JS-SDK → 可信域名」中添加本页面的域名（需已备案并完成校验），然后重新打开侧边栏。',
   'problem.registration_failed.title': '企业微信接口初始化失败',
   'problem.registration_failed.body': '请关闭后重新打开侧边栏。如果问题持续，请升级企业微信客户端或联系管理员。',
+  'problem.no_bridge.title': '请从企业微信侧边栏打开本页面',
+  'problem.no_bridge.body': '页面看起来在企业微信中，但没有连接到企业微信客户端。请在与客户的单聊或群聊中，点击聊天工具栏里的本应用打开。',
+  'problem.no_answer.title': '企业微信没有响应',
+  'problem.no_answer.body': '企业微信客户端没有及时回应，请重试。如果问题持续，请重启或升级企业微信客户端。',
   'problem.no_permission.title': '应用没有客户联系权限',
   'problem.no_permission.body':
     '请管理员在「客户与上下游 → 客户联系 → 可调用接口的应用」中添加本应用，并在「客户联系 → 权限配置」中为你开启客户联系功能。',
@@ -232,6 +236,10 @@ const en: Record<MessageKey, string> = {
     "An admin must add this page's domain (ICP-filed and verified) under App Management → this app → Web Authorization and JS-SDK → Trusted domain (可信域名), then reopen the sidebar.",
   'problem.registration_failed.title': 'The WeCom APIs could not start',
   'problem.registration_failed.body': 'Close and reopen the sidebar. If it keeps happening, update the WeCom client or ask your admin.',
+  'problem.no_bridge.title': 'Open this page from the WeCom sidebar',
+  'problem.no_bridge.body': 'This page looks like it runs in WeCom but cannot reach the WeCom client. Open it from the chat toolbar of a chat with a customer.',
+  'problem.no_answer.title': 'WeCom did not answer',
+  'problem.no_answer.body': 'The WeCom client did not answer in time. Try again; if it keeps happening, restart or update WeCom.',
   'problem.no_permission.title': 'The app lacks the customer-contact permission',
   'problem.no_permission.body':
     'An admin must add this app under Customer Contact → Apps that can call the APIs (可调用接口的应用) and enable Customer Contact for you (客户联系 → 权限配置).',
