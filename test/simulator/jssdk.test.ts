@@ -1,6 +1,6 @@
 /**
  * @module
- * `POST /__sim/jssdk/verify`: the WeCom client's signature check, for the SPA's stand-in.
+ * `POST /__sim/jssdk/verify`: the WeCom client's signature check, for the simulated client (client.ts).
  * Signatures here are made with node:crypto, independently of the WebCrypto code under test.
  */
 import { createHash } from 'node:crypto';
