@@ -10,6 +10,7 @@ import type { Registration, WeComCallError } from './wecom/client.ts';
 export type ProblemKind =
   | 'not_in_wecom'
   | 'signature_rejected'
+  | 'signature_retry_later'
   | 'untrusted_domain'
   | 'registration_failed'
   | 'no_bridge'
@@ -37,6 +38,8 @@ export interface Problem {
   hint?: string | undefined;
   /** The worker's stable error code. */
   code?: string | undefined;
+  /** Seconds until retrying can help (fresh JS-SDK tickets can be fetched again). */
+  retryAfter?: number | undefined;
 }
 
 /** 84061: not (or no longer) an external contact of this member. */
@@ -65,6 +68,9 @@ export function problemFromAdminError(error: ApiError): Problem {
 }
 
 export function problemFromRegistration(outcome: Extract<Registration, { ok: false }>): Problem {
+  if (outcome.kind === 'signature_rejected' && outcome.retryAfter !== undefined) {
+    return { kind: 'signature_retry_later', errCode: outcome.failure.errCode, detail: outcome.failure.errMsg, retryAfter: outcome.retryAfter };
+  }
   const kind = outcome.kind === 'failed' ? 'registration_failed' : outcome.kind;
   return { kind, errCode: outcome.failure.errCode, detail: outcome.failure.errMsg };
 }

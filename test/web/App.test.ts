@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { detectLocale, locale } from '../../web/i18n/index.ts';
-import { chatDetail, contactDetail, ids } from './fixtures.ts';
+import { chatDetail, contactDetail, ids, signatures } from './fixtures.ts';
 import { settled, startApp } from './harness.ts';
 
 const CONTACT = `GET /api/contacts/${ids.chenJing}`;
@@ -33,6 +33,16 @@ describe('App: what each failure looks like', () => {
     expect(screen.find('[data-testid="problem-errcode"]').text()).toBe('42012');
     expect(screen.text()).toContain('可信域名');
     expect(screen.text()).toContain('agentConfig:invalidsignature');
+  });
+
+  it('says when a retry can help after fresh tickets were refused within the refetch limit', async () => {
+    const { wrapper } = await startApp({
+      ww: { agentConfig: ['invalid'] },
+      routes: { 'POST /api/jssdk/signatures': (call) => ({ body: (call.body as { refresh?: boolean }).refresh ? { ...signatures('fresh'), retryAfter: 42 } : signatures() }) },
+    });
+    const screen = wrapper.find('[data-testid="problem-signature_retry_later"]');
+    expect(screen.text()).toContain('42 秒后重试');
+    expect(screen.find('button').exists()).toBe(true);
   });
 
   it('explains a missing customer-contact permission', async () => {

@@ -129,6 +129,19 @@ describe('the boot sequence', () => {
     expect(api.count('POST /api/jssdk/signatures')).toBe(2);
   });
 
+  it('says precisely when to retry when the worker would not refetch tickets yet and WeCom refuses them again', async () => {
+    const api = fakeApi({
+      ...baseRoutes(),
+      // Another page forced a refetch less than a minute ago: the worker answers from its cache and says so.
+      'POST /api/jssdk/signatures': (call) => ({ body: (call.body as { refresh?: boolean }).refresh ? { ...signatures('fresh'), retryAfter: 42 } : signatures() }),
+    });
+    const wecom = await simulatedWeCom({ agentConfig: ['invalid'] });
+    await useContextStore().boot(wecom.ww);
+    expect(useContextStore().problem).toMatchObject({ kind: 'signature_retry_later', retryAfter: 42, detail: 'agentConfig:invalidsignature' });
+    // Still one refresh only: the hourly ticket budget is the worker's to keep.
+    expect(api.count('POST /api/jssdk/signatures')).toBe(2);
+  });
+
   it('does not refresh tickets when the page domain is not trusted, which new tickets cannot fix', async () => {
     const api = fakeApi(baseRoutes());
     const wecom = await simulatedWeCom({ agentConfig: ['domain'] });

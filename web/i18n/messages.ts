@@ -24,6 +24,8 @@ const zhCN = {
   'problem.signature_rejected.title': '企业微信拒绝了页面签名',
   'problem.signature_rejected.body':
     '重新签名后仍被拒绝。通常是本页面的域名不在应用的可信域名中：请管理员在「应用管理 → 本应用 → 网页授权及JS-SDK → 可信域名」中添加与地址栏完全一致的域名（含端口），完成域名校验后重新打开侧边栏。',
+  'problem.signature_retry_later.title': '企业微信仍拒绝页面签名',
+  'problem.signature_retry_later.body': '刚刚已重新获取过 JS-SDK 票据，企业微信仍不接受；票据每分钟最多重新获取一次。请在 {seconds} 秒后重试。',
   'problem.untrusted_domain.title': '页面域名不是应用的可信域名',
   'problem.untrusted_domain.body': '请管理员在「应用管理 → 本应用 → 网页授权及JS-SDK → 可信域名」中添加本页面的域名（需已备案并完成校验），然后重新打开侧边栏。',
   'problem.registration_failed.title': '企业微信接口初始化失败',
@@ -231,6 +233,8 @@ const en: Record<MessageKey, string> = {
   'problem.signature_rejected.title': 'WeCom refused the page signature',
   'problem.signature_rejected.body':
     "It was refused again after re-signing. Usually this page's domain is not a trusted domain of the app: an admin must add the exact host (with port) under App Management → this app → Web Authorization and JS-SDK → Trusted domain (可信域名), verify it, then reopen the sidebar.",
+  'problem.signature_retry_later.title': 'WeCom still refuses the page signature',
+  'problem.signature_retry_later.body': 'The JS-SDK tickets were just fetched again and WeCom refuses those too; they can be fetched again at most once a minute. Retry in {seconds} s.',
   'problem.untrusted_domain.title': "This page's domain is not trusted by the app",
   'problem.untrusted_domain.body':
     "An admin must add this page's domain (ICP-filed and verified) under App Management → this app → Web Authorization and JS-SDK → Trusted domain (可信域名), then reopen the sidebar.",

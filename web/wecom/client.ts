@@ -28,7 +28,16 @@ export interface WeComFailure {
  */
 export type RegistrationFailureKind = 'signature_rejected' | 'untrusted_domain' | 'no_bridge' | 'no_answer' | 'failed';
 
-export type Registration = { ok: true } | { ok: false; kind: RegistrationFailureKind; failure: WeComFailure; refreshed: boolean };
+export type Registration =
+  | { ok: true }
+  | {
+      ok: false;
+      kind: RegistrationFailureKind;
+      failure: WeComFailure;
+      refreshed: boolean;
+      /** The refused retry used tickets the worker would not refetch yet: seconds until it would. */
+      retryAfter?: number;
+    };
 
 /**
  * - `unavailable`: not inside WeCom, or registration failed or has not finished: `ww` was not called.
@@ -257,8 +266,9 @@ export function createWeComClient(ww: WwSurface, waits: WeComWaits = DEFAULT_WAI
       // A stale or rotated ticket: ask once for signatures made with freshly fetched tickets.
       const fresh = sign(url, true);
       byUrl.set(url, fresh);
+      let freshSignatures: Signatures;
       try {
-        await fresh;
+        freshSignatures = await fresh;
       } catch {
         state = 'failed';
         return { ok: false, kind: 'signature_rejected', failure: attempt.failure, refreshed: true };
@@ -271,6 +281,10 @@ export function createWeComClient(ww: WwSurface, waits: WeComWaits = DEFAULT_WAI
       state = 'failed';
       if ('timedOut' in retry) {
         return { ok: false, kind: 'no_answer', failure: { errMsg: `register:fail no answer within ${waits.registrationMs} ms`, errCode: undefined }, refreshed: true };
+      }
+      if (isSignatureFailure(retry.failure) && freshSignatures.retryAfter !== undefined) {
+        // The worker refetched tickets less than a minute ago and WeCom refuses those too: say when a reload can help.
+        return { ok: false, kind: 'signature_rejected', failure: retry.failure, refreshed: true, retryAfter: freshSignatures.retryAfter };
       }
       return { ok: false, kind: isDomainFailure(retry.failure) ? 'untrusted_domain' : 'signature_rejected', failure: retry.failure, refreshed: true };
     },
