@@ -6,7 +6,7 @@ import vue from '@vitejs/plugin-vue';
 /**
  * `--mode simulator` (`npm run dev` only): the production SPA, unchanged, plus a classic
  * `<script src>` in index.html that loads the simulated WeCom client from the WeCom simulator
- * (test/simulator/client-script.ts) before the SPA's module runs, and that origin added to
+ * (dev/simulator/client-script.ts) before the SPA's module runs, and that origin added to
  * `script-src` in the built `_headers`. The SPA's own code is the same as in production; a
  * production build gets neither the tag nor the relaxed policy.
  */

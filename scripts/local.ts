@@ -10,11 +10,11 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { startSimulator } from '../test/simulator/server.ts';
+import { startSimulator } from '../dev/simulator/server.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
-export const demoVarsFile = join(root, 'test', 'fixtures', 'demo.vars');
+export const demoVarsFile = join(root, 'dev', 'fixtures', 'demo.vars');
 
 /** The configuration names the worker reads; any of them set in the environment overrides the demo value. */
 export const CONFIG_NAMES = [

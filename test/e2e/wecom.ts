@@ -1,12 +1,12 @@
 /**
  * @module
  * Puts a browser context inside the simulated WeCom client: the simulator's `/__sim/client.js`
- * (test/simulator/client-script.ts), added to every page before the page's own scripts, as WeCom
+ * (dev/simulator/client-script.ts), added to every page before the page's own scripts, as WeCom
  * injects its bridge. Playwright's init scripts are not subject to the page's CSP, as WeCom's
  * injection is not. The context's user agent (the HTTP header) is WeCom's too.
  */
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
-import { weComUserAgent } from '../simulator/client-config.ts';
+import { weComUserAgent } from '../../dev/simulator/client-config.ts';
 
 export interface ClientOptions {
   version?: string;

@@ -3,9 +3,9 @@
  * `GET /__sim/client.js`: the simulated WeCom client as a page script, with its options from the query.
  */
 import { describe, expect, it } from 'vitest';
-import { demoIds } from '../fixtures/demo-corp.ts';
-import { createSimulator } from './app.ts';
-import { clientConfig, OLD_WECOM_VERSION } from './client-config.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { createSimulator } from '../../dev/simulator/app.ts';
+import { clientConfig, OLD_WECOM_VERSION } from '../../dev/simulator/client-config.ts';
 
 const defaults = { contact: 'wmContact', chat: 'wrChat', verifyUrl: 'http://sim.test/__sim/jssdk/verify' };
 

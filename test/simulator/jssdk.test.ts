@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { demoApp, demoIds } from '../fixtures/demo-corp.ts';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { demoApp, demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { startSimulator, type RunningSimulator } from '../../dev/simulator/server.ts';
 
 let sim: RunningSimulator;
 const FROZEN = () => Date.UTC(2025, 0, 6, 9, 0, 0);

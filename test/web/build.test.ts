@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnosticsMessages } from '../../web/i18n/messages-diagnostics.ts';
-import { createSimulator } from '../simulator/app.ts';
+import { createSimulator } from '../../dev/simulator/app.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The budget for what index.html makes the browser fetch before anything shows. */

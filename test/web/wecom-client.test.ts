@@ -3,9 +3,9 @@ import { createWeComClient, describeFailure, isDomainFailure, isSignatureFailure
 import { meaningOf, normaliseKeyword } from '../../web/wecom/failures.ts';
 import type { Signatures } from '../../web/api/types.ts';
 import { createNonce, signJsSdk } from '../../worker/wecom/jssdk.ts';
-import { demoApp, demoIds } from '../fixtures/demo-corp.ts';
-import { createSimulator } from '../simulator/app.ts';
-import type { VerifyPort } from '../simulator/client.ts';
+import { demoApp, demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { createSimulator } from '../../dev/simulator/app.ts';
+import type { VerifyPort } from '../../dev/simulator/client.ts';
 import { ids, signatures } from './fixtures.ts';
 import { simulatedWeCom } from './wecom.ts';
 

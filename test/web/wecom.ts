@@ -1,6 +1,6 @@
 /**
  * @module
- * The real `@wecom/jssdk` inside the simulated WeCom client (test/simulator/client.ts), on the
+ * The real `@wecom/jssdk` inside the simulated WeCom client (dev/simulator/client.ts), on the
  * test's DOM window: the same bridge the e2e suite injects into Chromium. Each call loads a fresh
  * copy of the SDK package (it reads the user agent and the bridge when it loads and keeps its
  * tasks in module state) and wraps it as the SPA does (web/wecom/sdk.ts), so tests do not leak
@@ -11,7 +11,7 @@
  * terms, which the bridge turns into WeCom's native answers.
  */
 import { afterEach } from 'vitest';
-import { installWeComClient, type SimulatedWeCom, type VerifyRequest, type VerifyPort, type VerifyVerdict, type WeComClientConfig } from '../simulator/client.ts';
+import { installWeComClient, type SimulatedWeCom, type VerifyRequest, type VerifyPort, type VerifyVerdict, type WeComClientConfig } from '../../dev/simulator/client.ts';
 import { surfaceOf, type JsSdk } from '../../web/wecom/sdk.ts';
 import type { WwSurface } from '../../web/wecom/types.ts';
 import { ids } from './fixtures.ts';
