@@ -17,8 +17,8 @@ import { decrypt, getSignature } from '@wecom/crypto';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { sealCallback } from '../worker/wecom/envelope.ts';
-import { demoIds } from '../test/fixtures/demo-corp.ts';
-import { buildEventXml, demoKeys, EVENT_KINDS, type EventKind } from '../test/simulator/events.ts';
+import { demoIds } from '../dev/fixtures/demo-corp.ts';
+import { buildEventXml, demoKeys, EVENT_KINDS, type EventKind } from '../dev/simulator/events.ts';
 import { intake, prepare, runStage, type IntakeDelivery, type IntakeKeys, type IntakeStage, type PreparedDelivery } from './bench-intake-worker.ts';
 import { root } from './local.ts';
 

@@ -8,9 +8,9 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { demoIds } from '../test/fixtures/demo-corp.ts';
+import { demoIds } from '../dev/fixtures/demo-corp.ts';
 import { loginAs } from '../test/e2e/session.ts';
-import { buildEventXml, sendCallback, demoKeys, type EventKind, type EventOptions } from '../test/simulator/events.ts';
+import { buildEventXml, sendCallback, demoKeys, type EventKind, type EventOptions } from '../dev/simulator/events.ts';
 import { root } from './local.ts';
 
 export interface Target {

@@ -3,7 +3,8 @@
  * Bench part 4, the sidebar as a member meets it: the JavaScript a first load fetches (the scripts
  * index.html names in a production build, gzipped), and in Chromium the time from navigation to a
  * filled contact card, with the API requests the page makes and how many sequential round trips
- * they took, through the simulator's stand-in.
+ * they took: the production bundle with the real `@wecom/jssdk`, inside the simulated WeCom client
+ * (the simulator's `/__sim/client.js`, injected as the e2e suite does).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Request } from 'playwright-core';
 import { build } from 'vite';
-import { demoIds } from '../test/fixtures/demo-corp.ts';
+import { demoIds } from '../dev/fixtures/demo-corp.ts';
+import { weComUserAgent } from '../dev/simulator/client-config.ts';
 import { percentile, type Target } from './bench-product.ts';
 import { launchChromium } from './chromium.ts';
 import { root } from './local.ts';
@@ -63,8 +65,8 @@ export type SidebarResult =
     }
   | { measured: false; reason: string };
 
-// Desktop WeCom's user agent, as the e2e suite uses it; the SPA decides on it whether it runs inside WeCom.
-const WECOM_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36 wxwork/4.1.20 MicroMessenger/7.0.1 Language/zh';
+// Desktop WeCom's user agent, as the e2e suite uses it; the SDK decides on it whether it runs inside WeCom.
+const WECOM_UA = weComUserAgent('4.1.20', 'desktop');
 const CONTACT = demoIds.externalUserIds.followedByTwo;
 const CONTACT_NAME = '陈静';
 
@@ -107,16 +109,21 @@ export async function benchSidebar(target: Target, runs = 7): Promise<SidebarRes
     await loginPage.waitForURL(`${target.url}/`, { timeout: 15_000 });
     const storageState = await login.storageState();
     await login.close();
+    // The simulated WeCom client for a 1:1 chat with the contact: its bridge goes into every page first.
+    const clientResponse = await fetch(`${target.simulatorUrl}/__sim/client.js?entry=single_chat_tools&contact=${CONTACT}&ua=0`);
+    if (!clientResponse.ok) throw new Error(`the simulator's client.js answered ${clientResponse.status}`);
+    const clientScript = await clientResponse.text();
 
     const cardMs: number[] = [];
     const apiRequests: number[] = [];
     const apiRoundTrips: number[] = [];
     let apiPaths: string[] = [];
     let apiRounds: string[][] = [];
-    const pageUrl = `${target.url}/?entry=single_chat_tools&contact=${CONTACT}#/`;
+    const pageUrl = `${target.url}/#/`;
     for (let run = 0; run < runs; run++) {
       const context = await browser.newContext({ userAgent: WECOM_UA, locale: 'zh-CN', viewport: { width: 360, height: 720 }, storageState });
       await stayOnLoopback(context);
+      await context.addInitScript({ content: clientScript });
       // The moment the card shows the name, on the page's clock (0 = navigation start).
       await context.addInitScript(
         ([name]) => {

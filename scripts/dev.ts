@@ -9,7 +9,7 @@ import { root, startLocal } from './local.ts';
 const port = Number(process.env.PORT ?? 8787);
 const simulatorPort = Number(process.env.SIM_PORT ?? 8788);
 
-const local = await startLocal({ port, simulatorPort, persistTo: join(root, '.wrangler', 'state') });
+const local = await startLocal({ port, simulatorPort, persistTo: join(root, '.wrangler', 'state'), clientScriptTag: true });
 console.log(`\nSidebar: ${local.url}/   Health: ${local.url}/healthz`);
 if (local.simulatorUrl) {
   console.log(`WeCom simulator: ${local.simulatorUrl}/   Open ${local.url}/?entry=single_chat_tools to play a chat (Ctrl-C stops)\n`);

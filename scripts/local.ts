@@ -1,7 +1,7 @@
 /**
  * @module
- * Starts the whole product on this machine: the WeCom simulator, the SPA built with the
- * WeCom client stand-in, local D1 migrations, then `wrangler dev` on 127.0.0.1 with the demo
+ * Starts the whole product on this machine: the WeCom simulator, the SPA (the production build,
+ * or for `npm run dev` the same with the simulated WeCom client's script tag), local D1 migrations, then `wrangler dev` on 127.0.0.1 with the demo
  * configuration pointed at the simulator. `npm run dev` and the e2e suite share it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,11 +10,11 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { startSimulator } from '../test/simulator/server.ts';
+import { startSimulator } from '../dev/simulator/server.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
-export const demoVarsFile = join(root, 'test', 'fixtures', 'demo.vars');
+export const demoVarsFile = join(root, 'dev', 'fixtures', 'demo.vars');
 
 /** The configuration names the worker reads; any of them set in the environment overrides the demo value. */
 export const CONFIG_NAMES = [
@@ -105,6 +105,12 @@ export interface LocalOptions {
   persistTo: string;
   /** Values passed with --var, over the demo file and the environment. */
   vars?: Record<string, string>;
+  /**
+   * Build the SPA with a `<script src>` to the simulator's simulated WeCom client (`npm run dev`, for a
+   * developer's browser). Without it the SPA is the production build, and whoever drives the browser
+   * injects the client itself (the e2e suite and the bench, with Playwright's addInitScript).
+   */
+  clientScriptTag?: boolean;
   /** Where wrangler's output goes; defaults to this process's stdout. */
   log?: (line: string) => void;
 }
@@ -119,13 +125,13 @@ export async function startLocal(options: LocalOptions): Promise<Local> {
   const log = options.log ?? ((line: string) => process.stdout.write(line));
   const simulator = process.env.WECOM_API_BASE ? undefined : await startSimulator({ port: options.simulatorPort });
   try {
-    // The stand-in verifies JS-SDK signatures against this simulator, so the SPA is built knowing where it is.
+    // The simulator-mode build loads the simulated WeCom client from this simulator.
     process.env.VITE_WECOM_SIMULATOR_URL = simulator?.url ?? '';
     // Under vitest NODE_ENV is `test`, which would bundle Vue's development build.
     const nodeEnv = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
     try {
-      await build({ configFile: join(root, 'vite.config.ts'), mode: simulator ? 'simulator' : 'production', logLevel: 'warn' });
+      await build({ configFile: join(root, 'vite.config.ts'), mode: simulator && options.clientScriptTag ? 'simulator' : 'production', logLevel: 'warn' });
     } finally {
       process.env.NODE_ENV = nodeEnv;
     }

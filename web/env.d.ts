@@ -5,7 +5,3 @@ declare module '*.vue' {
   export default component;
 }
 
-interface ImportMetaEnv {
-  /** Where the stand-in (`--mode simulator` builds only) checks signatures; default http://127.0.0.1:8788. */
-  readonly VITE_WECOM_SIMULATOR_URL?: string;
-}

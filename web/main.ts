@@ -9,7 +9,7 @@ import App from './App.vue';
 import { locale, setLocale } from './i18n/index.ts';
 import { startRouter } from './router.ts';
 import { useContextStore } from './stores/context.ts';
-import { loadWw } from './wecom/index.ts';
+import { sdk } from './wecom/sdk.ts';
 import './style.css';
 
 const pinia = createPinia();
@@ -19,7 +19,7 @@ setLocale(locale.value);
 
 const context = useContextStore();
 // With the real SDK this sends the signatures and /api/me requests before Vue mounts below.
-void context.boot(loadWw());
+void context.boot(sdk);
 
 // The sidebar stays open while the member switches chats or even accounts in the client.
 document.addEventListener('visibilitychange', () => {

@@ -10,8 +10,11 @@ import type { Registration, WeComCallError } from './wecom/client.ts';
 export type ProblemKind =
   | 'not_in_wecom'
   | 'signature_rejected'
+  | 'signature_retry_later'
   | 'untrusted_domain'
   | 'registration_failed'
+  | 'no_bridge'
+  | 'no_answer'
   | 'no_permission'
   | 'no_context'
   | 'wecom_failed'
@@ -35,6 +38,8 @@ export interface Problem {
   hint?: string | undefined;
   /** The worker's stable error code. */
   code?: string | undefined;
+  /** Seconds until retrying can help (fresh JS-SDK tickets can be fetched again). */
+  retryAfter?: number | undefined;
 }
 
 /** 84061: not (or no longer) an external contact of this member. */
@@ -63,6 +68,9 @@ export function problemFromAdminError(error: ApiError): Problem {
 }
 
 export function problemFromRegistration(outcome: Extract<Registration, { ok: false }>): Problem {
+  if (outcome.kind === 'signature_rejected' && outcome.retryAfter !== undefined) {
+    return { kind: 'signature_retry_later', errCode: outcome.failure.errCode, detail: outcome.failure.errMsg, retryAfter: outcome.retryAfter };
+  }
   const kind = outcome.kind === 'failed' ? 'registration_failed' : outcome.kind;
   return { kind, errCode: outcome.failure.errCode, detail: outcome.failure.errMsg };
 }
@@ -74,6 +82,8 @@ export function problemFromWeCom(error: WeComCallError): Problem {
       return { ...base, kind: 'no_permission' };
     case 'no_context':
       return { ...base, kind: 'no_context' };
+    case 'no_answer':
+      return { ...base, kind: 'no_answer' };
     default:
       return { ...base, kind: 'wecom_failed' };
   }

@@ -1,9 +1,9 @@
 /**
  * @module
- * Serves the reference CRM (app.ts) over real HTTP on 127.0.0.1 (test/http-server.ts). A "dropped"
+ * Serves the reference CRM (app.ts) over real HTTP on 127.0.0.1 (dev/http-server.ts). A "dropped"
  * answer destroys the socket, which is what a crashed CRM or a cut connection looks like to the worker.
  */
-import { serveFetch } from '../http-server.ts';
+import { serveFetch } from '../../dev/http-server.ts';
 import { createCrmApp, DROP_HEADER } from './app.ts';
 
 export interface RunningCrmServer {

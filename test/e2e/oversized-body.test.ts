@@ -7,7 +7,7 @@
  */
 import { request } from 'node:http';
 import { describe, expect, inject, it } from 'vitest';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 
 const baseUrl = inject('baseUrl');
 

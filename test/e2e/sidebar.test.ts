@@ -1,18 +1,19 @@
 /**
  * @module
- * The sidebar in Chromium against the running product: the SPA built in simulator mode, whose
- * stand-in checks every JS-SDK signature against the WeCom simulator's tickets, the worker
- * signing with tickets it fetched from the simulator, and the real login path.
+ * The sidebar in Chromium against the running product: the production SPA with the real
+ * `@wecom/jssdk`, inside the simulated WeCom client (test/e2e/wecom.ts) whose native bridge checks
+ * every JS-SDK signature against the WeCom simulator's tickets, the worker signing with tickets it
+ * fetched from the simulator, and the real login path.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { launchBrowser, saveScreenshot } from './browser.ts';
+import { invokedNames, switchChat, weComContext, type ClientOptions } from './wecom.ts';
 
 const baseUrl = inject('baseUrl');
 const simulatorUrl = inject('simulatorUrl');
-const WECOM_UA = (language: 'zh' | 'en') =>
-  `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36 wxwork/4.1.20 MicroMessenger/7.0.1 Language/${language}`;
+const CHEN_JING = demoIds.externalUserIds.followedByTwo;
 
 let browser: Browser;
 
@@ -21,9 +22,9 @@ async function simulator(path: string, body: unknown): Promise<void> {
   if (!response.ok) throw new Error(`simulator ${path}: ${response.status} ${await response.text()}`);
 }
 
-/** A browser context signed in as `userid` through /auth/login and the simulator's OAuth page. */
-async function signedIn(userid: string, language: 'zh' | 'en' = 'zh'): Promise<BrowserContext> {
-  const context = await browser.newContext({ userAgent: WECOM_UA(language), locale: language === 'zh' ? 'zh-CN' : 'en-US', viewport: { width: 360, height: 720 } });
+/** A context inside the simulated WeCom client, signed in as `userid` through /auth/login and the simulator's OAuth page. */
+async function signedIn(userid: string, client: ClientOptions = {}): Promise<BrowserContext> {
+  const context = await weComContext(browser, simulatorUrl, client);
   const page = await context.newPage();
   await page.goto(`${baseUrl}/auth/login?return=/`);
   await page.locator(`a.pick[data-userid="${userid}"]`).click();
@@ -32,14 +33,14 @@ async function signedIn(userid: string, language: 'zh' | 'en' = 'zh'): Promise<B
   return context;
 }
 
-/** Opens the sidebar as WeCom would for a chat, counting the signature requests the page makes. */
-async function openSidebar(context: BrowserContext, query: string): Promise<{ page: Page; signatureRequests: Array<Record<string, unknown>> }> {
+/** Opens the sidebar's configured URL as WeCom does, counting the signature requests the page makes. */
+async function openSidebar(context: BrowserContext): Promise<{ page: Page; signatureRequests: Array<Record<string, unknown>> }> {
   const page = await context.newPage();
   const signatureRequests: Array<Record<string, unknown>> = [];
   page.on('request', (request) => {
     if (new URL(request.url()).pathname === '/api/jssdk/signatures') signatureRequests.push(request.postDataJSON() as Record<string, unknown>);
   });
-  await page.goto(`${baseUrl}/?${query}#/`);
+  await page.goto(`${baseUrl}/#/`);
   return { page, signatureRequests };
 }
 
@@ -54,32 +55,31 @@ afterEach(async () => {
 });
 
 describe('the sidebar next to a chat', () => {
-  it('opens a 1:1 chat: one signatures request, registration verified by the simulator, the contact card', async () => {
-    const context = await signedIn('wangwu');
-    const { page, signatureRequests } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}`);
+  it('opens a 1:1 chat: one signatures request, agentConfig alone verified by the client, the contact card', async () => {
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
+    const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('contact-card').waitFor();
     expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
     expect(await page.getByTestId('followers').textContent()).toContain('王五');
-    expect(signatureRequests).toEqual([{ url: `${baseUrl}/?entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}` }]);
-    // The stand-in asked both signers once (config and agentConfig) and the simulator accepted both.
-    const standIn = page.getByTestId('wecom-standin');
-    expect(await standIn.getAttribute('data-registration')).toBe('ok');
-    expect(await standIn.getAttribute('data-signer-calls')).toBe('2');
+    expect(signatureRequests).toEqual([{ url: `${baseUrl}/` }]);
+    // A client from 3.0.24 on: the SDK runs agentConfig only, never config (preVerifyJSAPI).
+    expect(await invokedNames(page)).toEqual(['agentConfig', 'getContext', 'getCurExternalContact']);
     await saveScreenshot(page, 'sidebar-contact');
     await context.close();
   });
 
-  it('runs under its Content-Security-Policy: the stand-in, signing and the contact card, with no violation', async () => {
-    const context = await signedIn('wangwu');
+  it('runs under its Content-Security-Policy: the real SDK, signing and the contact card, with no violation', async () => {
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
     await context.addInitScript(() => {
       const seen: string[] = [];
       (window as unknown as { cspViolations: string[] }).cspViolations = seen;
       document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.effectiveDirective} ${event.blockedURI}`));
     });
-    const { page } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}`);
+    const { page } = await openSidebar(context);
     await page.getByTestId('contact-card').waitFor();
     const csp = (await page.request.get(`${baseUrl}/`)).headers()['content-security-policy'] ?? '';
     expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('127.0.0.1:');
     expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
     // An inline script, as an injected one would be, is refused.
     expect(await page.evaluate(() => new Promise<boolean>((resolve) => {
@@ -92,22 +92,72 @@ describe('the sidebar next to a chat', () => {
   });
 
   it('lists a customer group and opens a member’s card without signing again', async () => {
-    const context = await signedIn('wangwu');
-    const { page, signatureRequests } = await openSidebar(context, `entry=group_chat_tools&chat=${demoIds.chatId}`);
+    const context = await signedIn('wangwu', { entry: 'group_chat_tools', chat: demoIds.chatId });
+    const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('group-chat').locator('h2').waitFor();
     expect(await page.getByTestId('group-chat').textContent()).toContain('星河贸易项目群');
     expect(await page.getByTestId('external-members').locator('li').count()).toBe(3);
     await saveScreenshot(page, 'sidebar-group');
-    await page.locator(`[data-member="${demoIds.externalUserIds.followedByTwo}"]`).click();
+    await page.locator(`[data-member="${CHEN_JING}"]`).click();
     await page.getByTestId('contact-card').waitFor();
     expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
     expect(signatureRequests).toHaveLength(1);
     await context.close();
   });
 
+  it('shows the contact card when opened from a contact profile, on a mobile client', async () => {
+    const context = await signedIn('wangwu', { entry: 'contact_profile', contact: CHEN_JING, platform: 'mobile' });
+    const { page } = await openSidebar(context);
+    await page.getByTestId('contact-card').waitFor();
+    expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
+    await context.close();
+  });
+
+  it('follows the member to another chat while the sidebar stays open', async () => {
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
+    const { page, signatureRequests } = await openSidebar(context);
+    await page.getByTestId('contact-card').waitFor();
+    // The sidebar re-reads the context at most every 2 s after it comes back into view.
+    await page.waitForTimeout(2100);
+    await switchChat(page, { entry: 'group_chat_tools', chat: demoIds.chatId });
+    await page.getByTestId('group-chat').locator('h2').waitFor();
+    expect(await page.getByTestId('group-chat').textContent()).toContain('星河贸易项目群');
+    expect(signatureRequests).toHaveLength(1);
+    await context.close();
+  });
+
+  it('falls back to getCurExternalContact on a client before 3.0.24, which has no getContext', async () => {
+    const context = await signedIn('wangwu', { version: '3.0.16', entry: 'single_chat_tools', contact: CHEN_JING });
+    const { page, signatureRequests } = await openSidebar(context);
+    await page.getByTestId('contact-card').waitFor();
+    expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
+    // Before 3.0.24 the SDK runs config (the corp ticket) first, then agentConfig.
+    expect(await invokedNames(page)).toEqual(['preVerifyJSAPI', 'agentConfig', 'getContext', 'getCurExternalContact']);
+    expect(signatureRequests).toHaveLength(1);
+    await context.close();
+  });
+
+  it('waits for a bridge that arrives late', async () => {
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING, bridge: 'late', lateMs: 1500 });
+    const { page } = await openSidebar(context);
+    await page.getByTestId('contact-card').waitFor();
+    await context.close();
+  });
+
+  it('says to open the page from the WeCom sidebar when the user agent says WeCom but no bridge arrives', async () => {
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING, bridge: 'none' });
+    const started = Date.now();
+    const { page } = await openSidebar(context);
+    await page.getByTestId('problem-no_bridge').waitFor({ timeout: 15_000 });
+    expect(Date.now() - started).toBeLessThan(12_000);
+    expect(await page.getByTestId('problem-no_bridge').textContent()).toContain('请从企业微信侧边栏打开本页面');
+    await saveScreenshot(page, 'sidebar-no-bridge');
+    await context.close();
+  });
+
   it('creates a customer for an unbound contact, edits it, and shows a concurrent edit as a conflict', async () => {
-    const context = await signedIn('wangwu');
-    const { page } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.withoutUnionid}`);
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: demoIds.externalUserIds.withoutUnionid });
+    const { page } = await openSidebar(context);
     await page.getByTestId('bind-panel').waitFor();
     await page.getByTestId('start-create').click();
     await page.getByTestId('create-form').locator('button[type="submit"]').click();
@@ -138,17 +188,17 @@ describe('the sidebar next to a chat', () => {
   });
 
   it('says so when the app lacks the customer-contact permission', async () => {
-    const context = await signedIn('wangwu');
-    const { page } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}&perm=none`);
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING, perm: 'none' });
+    const { page } = await openSidebar(context);
     await page.getByTestId('problem-no_permission').waitFor();
     expect(await page.getByTestId('problem-no_permission').textContent()).toContain('可调用接口的应用');
     await context.close();
   });
 
   it('names the trusted-domain setting when WeCom refuses the page domain, without re-signing', async () => {
-    const context = await signedIn('wangwu');
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
     await simulator('/__sim/mode', { trustedDomains: ['sidebar.example.com'] });
-    const { page, signatureRequests } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}`);
+    const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('problem-untrusted_domain').waitFor();
     expect(await page.getByTestId('problem-untrusted_domain').textContent()).toContain('可信域名');
     expect(signatureRequests).toHaveLength(1);
@@ -157,23 +207,22 @@ describe('the sidebar next to a chat', () => {
   });
 
   it('speaks English when the WeCom client does', async () => {
-    const context = await signedIn('wangwu', 'en');
-    const { page } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}`);
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING, language: 'en' });
+    const { page } = await openSidebar(context);
     await page.getByTestId('contact-card').waitFor();
     expect(await page.getByTestId('contact-card').textContent()).toContain('Followed by');
     await context.close();
   });
 
-  // Runs last in this file: it moves the simulator's clock past every ticket's lifetime.
-  it('recovers from tickets WeCom no longer accepts by asking once for fresh signatures', async () => {
-    const context = await signedIn('wangwu');
-    await simulator('/__sim/clock', { advanceSeconds: 7300 });
-    const { page, signatureRequests } = await openSidebar(context, `entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}`);
+  it('refreshes once when WeCom refuses the signature in its own words (fail_invalid_signature, no code)', async () => {
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
+    // WeCom no longer knows the tickets the worker holds: the client answers agentConfig:fail_invalid_signature,
+    // which the SDK hands on as agentConfig:invalidsignature with errCode -1.
+    await simulator('/__sim/tickets/revoke', {});
+    const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('contact-card').waitFor();
-    expect(signatureRequests).toEqual([
-      { url: `${baseUrl}/?entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}` },
-      { url: `${baseUrl}/?entry=single_chat_tools&contact=${demoIds.externalUserIds.followedByTwo}`, refresh: true },
-    ]);
+    expect(signatureRequests).toEqual([{ url: `${baseUrl}/` }, { url: `${baseUrl}/`, refresh: true }]);
+    expect(await invokedNames(page)).toEqual(['agentConfig', 'agentConfig', 'getContext', 'getCurExternalContact']);
     await context.close();
   });
 });

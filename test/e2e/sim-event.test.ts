@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { root } from '../../scripts/local.ts';
-import { demoIds } from '../fixtures/demo-corp.ts';
-import { sendEvent } from '../simulator/events.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { sendEvent } from '../../dev/simulator/events.ts';
 import { loginAs } from './session.ts';
 
 const run = promisify(execFile);
@@ -30,7 +30,7 @@ describe('sim:event against the running product', () => {
   });
 
   it('runs as `npm run sim:event -- <kind>` and reports the answer', async () => {
-    const { stdout } = await run(process.execPath, [join(root, 'test/simulator/send-event.ts'), 'follow-user-deleted', '--target', baseUrl, '--contact', demoIds.externalUserIds.followedByTwo], { cwd: root });
+    const { stdout } = await run(process.execPath, [join(root, 'dev/simulator/send-event.ts'), 'follow-user-deleted', '--target', baseUrl, '--contact', demoIds.externalUserIds.followedByTwo], { cwd: root });
     expect(stdout).toContain('attempt 1: 200');
     expect(stdout).toContain('follow-user-deleted: accepted');
   });

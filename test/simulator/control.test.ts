@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { demoApp, demoCorp, demoIds } from '../fixtures/demo-corp.ts';
+import { demoApp, demoCorp, demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { demoVarsFile, readVarsFile } from '../../scripts/local.ts';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { startSimulator, type RunningSimulator } from '../../dev/simulator/server.ts';
 
 interface WeComBody {
   errcode: number;
@@ -203,7 +203,7 @@ describe('the HTTP surface', () => {
 });
 
 describe('the demo corp fixture', () => {
-  it('holds exactly the app credentials of test/fixtures/demo.vars', () => {
+  it('holds exactly the app credentials of dev/fixtures/demo.vars', () => {
     const vars = readVarsFile(demoVarsFile);
     expect(demoCorp.corpid).toBe(vars.WECOM_CORP_ID);
     expect(String(demoApp.agentid)).toBe(vars.WECOM_AGENT_ID);

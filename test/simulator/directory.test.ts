@@ -4,8 +4,8 @@
  * restrictions, paging, remark validation (reference §7, §8).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { demoApp, demoCorp, demoIds } from '../fixtures/demo-corp.ts';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { demoApp, demoCorp, demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { startSimulator, type RunningSimulator } from '../../dev/simulator/server.ts';
 
 interface WeComBody {
   errcode: number;

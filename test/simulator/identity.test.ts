@@ -3,8 +3,8 @@
  * The OAuth and web-login stand-ins, code exchange and user tickets (reference §4).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { demoApp, demoCorp, demoIds } from '../fixtures/demo-corp.ts';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { demoApp, demoCorp, demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { startSimulator, type RunningSimulator } from '../../dev/simulator/server.ts';
 
 interface WeComBody {
   errcode: number;

@@ -1,12 +1,12 @@
 /**
  * @module
- * `POST /__sim/jssdk/verify`: the WeCom client's signature check, for the SPA's stand-in.
+ * `POST /__sim/jssdk/verify`: the WeCom client's signature check, for the simulated client (client.ts).
  * Signatures here are made with node:crypto, independently of the WebCrypto code under test.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { demoApp, demoIds } from '../fixtures/demo-corp.ts';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { demoApp, demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { startSimulator, type RunningSimulator } from '../../dev/simulator/server.ts';
 
 let sim: RunningSimulator;
 const FROZEN = () => Date.UTC(2025, 0, 6, 9, 0, 0);

@@ -3,8 +3,8 @@
  * The simulator's access-token and jsapi-ticket rules, over real HTTP (reference §1, §2).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { demoApp, demoCorp, demoIds, type DemoApp, type DemoCorp } from '../fixtures/demo-corp.ts';
-import { startSimulator, type RunningSimulator } from './server.ts';
+import { demoApp, demoCorp, demoIds, type DemoApp, type DemoCorp } from '../../dev/fixtures/demo-corp.ts';
+import { startSimulator, type RunningSimulator } from '../../dev/simulator/server.ts';
 
 interface WeComBody {
   errcode: number;

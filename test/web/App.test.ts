@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { detectLocale, locale } from '../../web/i18n/index.ts';
-import { invalidSignature } from './fake-ww.ts';
-import { chatDetail, contactDetail, ids } from './fixtures.ts';
+import { chatDetail, contactDetail, ids, signatures } from './fixtures.ts';
 import { settled, startApp } from './harness.ts';
 
 const CONTACT = `GET /api/contacts/${ids.chenJing}`;
@@ -13,11 +12,11 @@ describe('App: what each failure looks like', () => {
   });
 
   it('shows the not-in-WeCom screen in a plain browser', async () => {
-    const { wrapper, ww, api } = await startApp({ ww: { isWeCom: false } });
+    const { wrapper, ww, api } = await startApp({ ww: { inWeCom: false } });
     expect(wrapper.find('[data-testid="not-in-wecom"]').exists()).toBe(true);
     expect(wrapper.text()).toContain('请在企业微信中打开');
     expect(wrapper.text()).toContain('聊天工具栏');
-    expect(ww.log).toEqual([]);
+    expect(ww.invoked()).toEqual([]);
     expect(api.calls).toEqual([]);
   });
 
@@ -28,24 +27,42 @@ describe('App: what each failure looks like', () => {
   });
 
   it('shows the signature-rejected screen with the WeCom code and the trusted-domain fix', async () => {
-    const { wrapper } = await startApp({ ww: { registrations: [invalidSignature] } });
+    const { wrapper } = await startApp({ ww: { agentConfig: ['expired'] } });
     const screen = wrapper.find('[data-testid="problem-signature_rejected"]');
     expect(screen.exists()).toBe(true);
-    expect(screen.find('[data-testid="problem-errcode"]').text()).toBe('40093');
+    expect(screen.find('[data-testid="problem-errcode"]').text()).toBe('42012');
     expect(screen.text()).toContain('可信域名');
-    expect(screen.text()).toContain('agentConfig:fail invalid signature');
+    expect(screen.text()).toContain('agentConfig:invalidsignature');
+  });
+
+  it('says when a retry can help after fresh tickets were refused within the refetch limit', async () => {
+    const { wrapper } = await startApp({
+      ww: { agentConfig: ['invalid'] },
+      routes: { 'POST /api/jssdk/signatures': (call) => ({ body: (call.body as { refresh?: boolean }).refresh ? { ...signatures('fresh'), retryAfter: 42 } : signatures() }) },
+    });
+    const screen = wrapper.find('[data-testid="problem-signature_retry_later"]');
+    expect(screen.text()).toContain('42 秒后重试');
+    expect(screen.find('button').exists()).toBe(true);
   });
 
   it('explains a missing customer-contact permission', async () => {
-    const { wrapper } = await startApp({ ww: { contactFailure: { errMsg: 'getCurExternalContact:fail no permission', errCode: -1 } } });
+    const { wrapper } = await startApp({ ww: { permission: 'none' } });
     const screen = wrapper.find('[data-testid="problem-no_permission"]');
     expect(screen.text()).toContain('可调用接口的应用');
     expect(screen.text()).toContain('客户联系');
   });
 
   it('explains a page opened outside a customer chat', async () => {
-    const { wrapper } = await startApp({ ww: { contactFailure: { errMsg: 'getCurExternalContact:fail without context of external contact', errCode: -1 } } });
+    // An old client (no getContext) opened outside a chat: both customer calls say there is no context.
+    const { wrapper } = await startApp({ ww: { version: '3.0.16', missing: ['getContext'], entry: 'normal' } });
     expect(wrapper.find('[data-testid="problem-no_context"]').exists()).toBe(true);
+  });
+
+  it('says to open the page from the WeCom sidebar when no bridge arrives, with a retry', async () => {
+    const { wrapper } = await startApp({ ww: { bridge: 'none' }, waits: { bridgeMs: 20, registrationMs: 50, callMs: 50 } });
+    const screen = wrapper.find('[data-testid="problem-no_bridge"]');
+    expect(screen.text()).toContain('请从企业微信侧边栏打开本页面');
+    expect(screen.find('button').exists()).toBe(true);
   });
 
   it('says the contact is not yours on a 403', async () => {

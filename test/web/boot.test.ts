@@ -7,16 +7,12 @@ import { useContextStore } from '../../web/stores/context.ts';
 import { useSessionStore } from '../../web/stores/session.ts';
 import { JS_API_LIST } from '../../web/wecom/types.ts';
 import { deferred, fakeApi, settle, type Reply } from './fake-api.ts';
-import { fakeWw, invalidSignature } from './fake-ww.ts';
 import { adminMe, chatDetail, contactDetail, ids, me, signatures } from './fixtures.ts';
 import { baseRoutes, freshPage } from './harness.ts';
+import { simulatedWeCom } from './wecom.ts';
 
 const PAGE = '/?entry=single_chat_tools#/';
 const pageUrl = () => location.href.split('#')[0];
-
-function wecomApis(log: string[]): string[] {
-  return log.filter((name) => name !== 'register' && name !== 'ensureConfigReady');
-}
 
 describe('the boot sequence', () => {
   let assign: ReturnType<typeof vi.fn>;
@@ -37,145 +33,170 @@ describe('the boot sequence', () => {
       'GET /api/me': () => session.promise,
       [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() },
     });
-    const ww = fakeWw();
-    const booting = useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom();
+    const booting = useContextStore().boot(wecom.ww);
     await settle();
 
     expect(api.calls.map((call) => `${call.method} ${call.path}`)).toEqual(['POST /api/jssdk/signatures', 'GET /api/me']);
-    expect(ww.log).toEqual([]);
+    expect(wecom.invoked()).toEqual([]);
 
     signing.resolve({ body: signatures() });
     await settle();
-    expect(ww.log[0]).toBe('register');
-    expect(wecomApis(ww.log)).toEqual([]);
+    // A current client: agentConfig alone, with the app signature.
+    expect(wecom.invoked()).toEqual(['agentConfig']);
 
     session.resolve({ body: me() });
     await booting;
     await settle();
-    expect(wecomApis(ww.log)).toEqual(['getContext', 'getCurExternalContact']);
+    expect(wecom.apis()).toEqual(['getContext', 'getCurExternalContact']);
     expect(api.count(`GET /api/contacts/${ids.chenJing}`)).toBe(1);
     expect(useContactStore().detail?.contact.name).toBe('陈静');
   });
 
   it('has both requests on their way before boot() returns, so they leave before Vue mounts', async () => {
     const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
-    const booting = useContextStore().boot(fakeWw());
+    const booting = useContextStore().boot((await simulatedWeCom()).ww);
     expect(api.calls.map((call) => `${call.method} ${call.path}`)).toEqual(['POST /api/jssdk/signatures', 'GET /api/me']);
     await booting;
   });
 
   it('feeds both signers from one signatures request for the page URL without its fragment', async () => {
     const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
-    const ww = fakeWw();
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom({ version: '3.0.16' });
+    await useContextStore().boot(wecom.ww);
 
     expect(api.find('POST /api/jssdk/signatures').map((call) => call.body)).toEqual([{ url: pageUrl() }]);
     expect(pageUrl()).not.toContain('#');
-    const [options] = ww.registered;
-    expect(options?.corpId).toBe(signatures().corpId);
-    expect(options?.agentId).toBe(signatures().agentId);
-    expect(options?.jsApiList).toEqual(expect.arrayContaining(['getContext', 'getCurExternalContact', 'getCurExternalChat', 'openUserProfile']));
-    expect(options?.jsApiList).toEqual(JS_API_LIST);
-    expect(ww.signed).toEqual([
-      { signer: 'config', url: pageUrl(), signature: signatures().config },
-      { signer: 'agentConfig', url: pageUrl(), signature: signatures().agentConfig },
+    const agentConfig = wecom.client?.invokes.find((call) => call.name === 'agentConfig')?.params;
+    expect(agentConfig).toMatchObject({ corpid: signatures().corpId, agentid: signatures().agentId });
+    expect(agentConfig?.jsApiList).toEqual(expect.arrayContaining(['getContext', 'getCurExternalContact', 'getCurExternalChat', 'openUserProfile']));
+    expect(agentConfig?.jsApiList).toEqual(JS_API_LIST);
+    // A client before 3.0.24 checks config (corp ticket) first, then agentConfig (app ticket), both on the page URL.
+    const { timestamp: corpTs, ...corp } = signatures().config;
+    const { timestamp: agentTs, ...agent } = signatures().agentConfig;
+    expect(wecom.checks).toEqual([
+      { url: pageUrl(), corpId: signatures().corpId, config: { ...corp, timestamp: String(corpTs) } },
+      { url: pageUrl(), corpId: signatures().corpId, agentId: signatures().agentId, agentConfig: { ...agent, timestamp: String(agentTs) } },
     ]);
   });
 
-  it('asks once for fresh signatures after an invalid signature and goes on when the retry passes', async () => {
+  it('runs agentConfig alone on a current client: the corp signature is never asked for', async () => {
+    fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
+    const wecom = await simulatedWeCom();
+    await useContextStore().boot(wecom.ww);
+    expect(wecom.checks.map((check) => Object.keys(check).filter((key) => key === 'config' || key === 'agentConfig'))).toEqual([['agentConfig']]);
+    expect(useContextStore().phase).toBe('ready');
+  });
+
+  it('asks once for fresh signatures after WeCom refuses one in its own words (fail_invalid_signature, no code) and goes on when the retry passes', async () => {
     const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
-    const ww = fakeWw({ registrations: [invalidSignature, 'ok'] });
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom({ agentConfig: ['invalid', 'ok'] });
+    await useContextStore().boot(wecom.ww);
     await settle();
 
     expect(api.find('POST /api/jssdk/signatures').map((call) => call.body)).toEqual([{ url: pageUrl() }, { url: pageUrl(), refresh: true }]);
-    expect(ww.attempts).toBe(2);
-    expect(ww.signed.slice(2).map((entry) => entry.signature)).toEqual([signatures('fresh').config, signatures('fresh').agentConfig]);
+    expect(wecom.invoked().filter((name) => name === 'agentConfig')).toHaveLength(2);
+    expect(wecom.checks.at(-1)?.agentConfig?.signature).toBe(signatures('fresh').agentConfig.signature);
     expect(useContextStore().problem).toBeNull();
     expect(useContactStore().detail?.contact.externalUserId).toBe(ids.chenJing);
   });
 
-  it('treats 42012 (ticket not available) as a signature failure worth one refresh', async () => {
+  it('treats an expired ticket (err_code 42012) as a signature failure worth one refresh', async () => {
     const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
-    const ww = fakeWw({ registrations: [{ errMsg: 'agentConfig:fail', errCode: 42012 }, 'ok'] });
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom({ agentConfig: ['expired', 'ok'] });
+    await useContextStore().boot(wecom.ww);
     expect(api.count('POST /api/jssdk/signatures')).toBe(2);
     expect(useContextStore().phase).toBe('ready');
   });
 
   it('shows the signature-rejected screen after the one retry fails, and never calls ww again', async () => {
     const api = fakeApi(baseRoutes());
-    const ww = fakeWw({ registrations: [invalidSignature] });
+    const wecom = await simulatedWeCom({ agentConfig: ['invalid'] });
     const context = useContextStore();
-    await context.boot(Promise.resolve(ww));
+    await context.boot(wecom.ww);
     await settle();
 
-    expect(context.problem).toMatchObject({ kind: 'signature_rejected', errCode: 40093, detail: 'agentConfig:fail invalid signature' });
+    // The SDK's rewrite of the native answer: no code from WeCom, so -1.
+    expect(context.problem).toMatchObject({ kind: 'signature_rejected', errCode: -1, detail: 'agentConfig:invalidsignature' });
     expect(api.count('POST /api/jssdk/signatures')).toBe(2);
-    expect(ww.attempts).toBe(2);
-    const before = ww.log.length;
+    expect(wecom.invoked()).toEqual(['agentConfig', 'agentConfig']);
 
     // The sidebar coming back into view must not wake the SDK (it would re-sign on every call).
     await context.refresh(Date.now() + 60_000);
     await expect(context.client?.getContext()).rejects.toMatchObject({ kind: 'unavailable' });
     await settle();
-    expect(ww.log.length).toBe(before);
-    expect(wecomApis(ww.log)).toEqual([]);
+    expect(wecom.invoked()).toEqual(['agentConfig', 'agentConfig']);
+    expect(api.count('POST /api/jssdk/signatures')).toBe(2);
+  });
+
+  it('says precisely when to retry when the worker would not refetch tickets yet and WeCom refuses them again', async () => {
+    const api = fakeApi({
+      ...baseRoutes(),
+      // Another page forced a refetch less than a minute ago: the worker answers from its cache and says so.
+      'POST /api/jssdk/signatures': (call) => ({ body: (call.body as { refresh?: boolean }).refresh ? { ...signatures('fresh'), retryAfter: 42 } : signatures() }),
+    });
+    const wecom = await simulatedWeCom({ agentConfig: ['invalid'] });
+    await useContextStore().boot(wecom.ww);
+    expect(useContextStore().problem).toMatchObject({ kind: 'signature_retry_later', retryAfter: 42, detail: 'agentConfig:invalidsignature' });
+    // Still one refresh only: the hourly ticket budget is the worker's to keep.
     expect(api.count('POST /api/jssdk/signatures')).toBe(2);
   });
 
   it('does not refresh tickets when the page domain is not trusted, which new tickets cannot fix', async () => {
     const api = fakeApi(baseRoutes());
-    const ww = fakeWw({ registrations: [{ errMsg: 'agentConfig:fail invalid url domain', errCode: -1 }] });
-    await useContextStore().boot(Promise.resolve(ww));
-    expect(useContextStore().problem?.kind).toBe('untrusted_domain');
+    const wecom = await simulatedWeCom({ agentConfig: ['domain'] });
+    await useContextStore().boot(wecom.ww);
+    expect(useContextStore().problem).toMatchObject({ kind: 'untrusted_domain', detail: 'agentConfig:invalidurldomain' });
     expect(api.count('POST /api/jssdk/signatures')).toBe(1);
   });
 
   it('reports any other registration failure without retrying', async () => {
     const api = fakeApi(baseRoutes());
-    const ww = fakeWw({ registrations: [{ errMsg: 'agentConfig:fail function not exist', errCode: -1 }] });
-    await useContextStore().boot(Promise.resolve(ww));
-    expect(useContextStore().problem).toMatchObject({ kind: 'registration_failed', detail: 'agentConfig:fail function not exist' });
+    const wecom = await simulatedWeCom({ missing: ['agentConfig'] });
+    await useContextStore().boot(wecom.ww);
+    expect(useContextStore().problem).toMatchObject({ kind: 'registration_failed', detail: 'agentConfig:functionnotexist', errCode: -1 });
     expect(api.count('POST /api/jssdk/signatures')).toBe(1);
-    expect(wecomApis(ww.log)).toEqual([]);
+    expect(wecom.apis()).toEqual([]);
   });
 
   it('shows why the worker refused to sign', async () => {
     fakeApi({ ...baseRoutes(), 'POST /api/jssdk/signatures': { status: 400, body: { error: 'untrusted_origin', message: 'Only pages on this worker’s own origin are signed.' } } });
-    const ww = fakeWw();
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom();
+    await useContextStore().boot(wecom.ww);
     expect(useContextStore().problem).toMatchObject({ kind: 'registration_failed', code: 'untrusted_origin' });
-    expect(ww.log).toEqual([]);
+    expect(wecom.invoked()).toEqual([]);
   });
 
-  it('never calls ww in a plain browser, where its calls wait forever', async () => {
+  it('decides it is in a plain browser from the user agent, whatever the URL says, and never calls ww there', async () => {
     const api = fakeApi(baseRoutes());
-    const ww = fakeWw({ isWeCom: false });
-    await useContextStore().boot(Promise.resolve(ww));
+    const register = vi.fn();
+    const wecom = await simulatedWeCom({ inWeCom: false });
+    await useContextStore().boot({ ...wecom.ww, register });
+    expect(location.search).toBe('?entry=single_chat_tools');
     expect(useContextStore().problem).toEqual({ kind: 'not_in_wecom' });
-    expect(ww.log).toEqual([]);
+    expect(register).not.toHaveBeenCalled();
     expect(api.calls).toEqual([]);
   });
 
   it('still opens the admin pages in a plain browser, without ww', async () => {
     route.value = { name: 'admin-users' };
     const api = fakeApi(baseRoutes(adminMe()));
-    const ww = fakeWw({ isWeCom: false });
-    await useContextStore().boot(Promise.resolve(ww));
+    const register = vi.fn();
+    const wecom = await simulatedWeCom({ inWeCom: false });
+    await useContextStore().boot({ ...wecom.ww, register });
     expect(useContextStore().phase).toBe('ready');
     expect(useSessionStore().isAdmin).toBe(true);
-    expect(ww.log).toEqual([]);
+    expect(register).not.toHaveBeenCalled();
     expect(api.calls.map((call) => call.path)).toEqual(['/api/me']);
   });
 
   it('sends a member without a session to log in, coming back to this page', async () => {
     const api = fakeApi({ ...baseRoutes(), 'GET /api/me': { status: 401, body: { error: 'unauthenticated', message: 'Not logged in' } } });
-    const ww = fakeWw();
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom();
+    await useContextStore().boot(wecom.ww);
     await settle();
     expect(assign).toHaveBeenCalledExactlyOnceWith(`/auth/login?return=${encodeURIComponent('/?entry=single_chat_tools#/')}`);
-    expect(wecomApis(ww.log)).toEqual([]);
+    expect(wecom.apis()).toEqual([]);
     expect(api.calls.some((call) => call.path.startsWith('/api/contacts'))).toBe(false);
   });
 
@@ -185,37 +206,73 @@ describe('the boot sequence', () => {
     ['group_chat_tools', `GET /api/chats/${ids.chat}`, 'getCurExternalChat'],
   ])('opened from %s, asks WeCom who is there and fills the screen with one %s', async (entry, request, wecomCall) => {
     const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() }, [`GET /api/chats/${ids.chat}`]: { body: chatDetail() } });
-    const ww = fakeWw({ entry });
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom({ entry });
+    await useContextStore().boot(wecom.ww);
     await settle();
-    expect(wecomApis(ww.log)).toEqual(['getContext', wecomCall]);
+    expect(wecom.apis()).toEqual(['getContext', wecomCall]);
     expect(api.count(request)).toBe(1);
     expect(api.calls.filter((call) => /^\/api\/(contacts|chats)\//.test(call.path))).toHaveLength(1);
   });
 
   it('opened from elsewhere (the workbench), names the entry and loads no customer', async () => {
     const api = fakeApi(baseRoutes());
-    const ww = fakeWw({ entry: 'normal' });
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom({ entry: 'normal' });
+    await useContextStore().boot(wecom.ww);
     expect(useContextStore().target).toEqual({ kind: 'none', entry: 'normal' });
-    expect(wecomApis(ww.log)).toEqual(['getContext']);
+    expect(wecom.apis()).toEqual(['getContext']);
     expect(api.calls.some((call) => /^\/api\/(contacts|chats)\//.test(call.path))).toBe(false);
   });
 
   it('turns getCurExternalContact "no permission" into the permission screen', async () => {
     fakeApi(baseRoutes());
-    const ww = fakeWw({ contactFailure: { errMsg: 'getCurExternalContact:fail no permission', errCode: -1 } });
-    await useContextStore().boot(Promise.resolve(ww));
-    expect(useContextStore().targetProblem).toMatchObject({ kind: 'no_permission', detail: 'getCurExternalContact:fail no permission' });
+    const wecom = await simulatedWeCom({ permission: 'none' });
+    await useContextStore().boot(wecom.ww);
+    expect(useContextStore().targetProblem).toMatchObject({ kind: 'no_permission', detail: 'getCurExternalContact:nopermission' });
   });
 
-  it('falls back to asking for the contact on clients too old for getContext', async () => {
+  it.each([['4.1.20'], ['3.0.16']])('falls back to asking for the contact on a %s client without getContext (system:function_not_exist)', async (version) => {
     const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
-    const ww = fakeWw({ contextFailure: { errMsg: 'getContext:fail function not exist', errCode: -1 } });
-    await useContextStore().boot(Promise.resolve(ww));
+    const wecom = await simulatedWeCom({ version, missing: ['getContext'] });
+    await useContextStore().boot(wecom.ww);
     await settle();
     expect(useContextStore().target).toEqual({ kind: 'contact', externalUserId: ids.chenJing });
+    expect(wecom.apis()).toEqual(['getContext', 'getCurExternalContact']);
     expect(api.count(`GET /api/contacts/${ids.chenJing}`)).toBe(1);
+  });
+
+  it('finds the customer group on an old client without getContext, after the contact call says there is none', async () => {
+    fakeApi({ ...baseRoutes(), [`GET /api/chats/${ids.chat}`]: { body: chatDetail() } });
+    const wecom = await simulatedWeCom({ version: '3.0.16', entry: 'group_chat_tools', missing: ['getContext'] });
+    await useContextStore().boot(wecom.ww);
+    await settle();
+    expect(useContextStore().target).toEqual({ kind: 'chat', chatId: ids.chat });
+    expect(wecom.invoked()).toEqual(['preVerifyJSAPI', 'agentConfig', 'getContext', 'getCurExternalContact', 'getCurExternalChat']);
+  });
+
+  it('shows the open-from-the-sidebar screen, within the bound, when the user agent says WeCom but no bridge arrives', async () => {
+    fakeApi(baseRoutes());
+    const wecom = await simulatedWeCom({ bridge: 'none' });
+    const context = useContextStore();
+    const started = Date.now();
+    await context.boot(wecom.ww, { bridgeMs: 50, registrationMs: 200, callMs: 200 });
+    expect(context.problem).toMatchObject({ kind: 'no_bridge' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(wecom.invoked()).toEqual([]);
+  });
+
+  it('waits for a bridge that arrives late, within the bound', async () => {
+    fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
+    const wecom = await simulatedWeCom({ bridge: 'late', lateMs: 30 });
+    await useContextStore().boot(wecom.ww, { bridgeMs: 500, registrationMs: 500, callMs: 500 });
+    expect(useContextStore().target).toEqual({ kind: 'contact', externalUserId: ids.chenJing });
+  });
+
+  it('says WeCom did not answer when the bridge is there but registration hangs', async () => {
+    fakeApi(baseRoutes());
+    const wecom = await simulatedWeCom();
+    const hanging = { ...wecom.ww, ensureConfigReady: () => new Promise<never>(() => undefined) };
+    await useContextStore().boot(hanging, { bridgeMs: 50, registrationMs: 50, callMs: 50 });
+    expect(useContextStore().problem).toMatchObject({ kind: 'no_answer' });
   });
 
   it('follows the client to another chat when the sidebar comes back into view', async () => {
@@ -224,10 +281,10 @@ describe('the boot sequence', () => {
       [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() },
       [`GET /api/contacts/${ids.liuYang}`]: { body: contactDetail({ contact: { ...contactDetail().contact, externalUserId: ids.liuYang, name: '刘洋' } }) },
     });
-    const ww = fakeWw();
+    const wecom = await simulatedWeCom();
     const context = useContextStore();
-    await context.boot(Promise.resolve(ww));
-    ww.scene.contact = ids.liuYang;
+    await context.boot(wecom.ww);
+    wecom.client?.switchChat({ contact: ids.liuYang });
     await context.refresh(Date.now() + 60_000);
     await settle();
     expect(api.count(`GET /api/contacts/${ids.liuYang}`)).toBe(1);
@@ -237,9 +294,9 @@ describe('the boot sequence', () => {
 
   it('drops everything cached and logs in again when the account changed', async () => {
     const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
-    const ww = fakeWw();
+    const wecom = await simulatedWeCom();
     const context = useContextStore();
-    await context.boot(Promise.resolve(ww));
+    await context.boot(wecom.ww);
     await settle();
     writeCachedContact('wangwu', ids.liuYang, contactDetail());
     expect(sessionStorage.length).toBeGreaterThan(0);
@@ -255,7 +312,7 @@ describe('the boot sequence', () => {
   it('keeps the screen when /api/me names the same member again', async () => {
     fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
     const context = useContextStore();
-    await context.boot(Promise.resolve(fakeWw()));
+    await context.boot((await simulatedWeCom()).ww);
     await settle();
     await context.refresh(Date.now() + 60_000);
     expect(assign).not.toHaveBeenCalled();

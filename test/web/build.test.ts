@@ -8,23 +8,28 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnosticsMessages } from '../../web/i18n/messages-diagnostics.ts';
-import { STANDIN_MARKER } from '../../web/wecom/standin/ww.ts';
+import { createSimulator } from '../../dev/simulator/app.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The budget for what index.html makes the browser fetch before anything shows. */
 const FIRST_LOAD_JS_BUDGET = 60 * 1024;
-/** Strings that exist only in the stand-in chunk or the demo data it imports. */
-const STANDIN_ONLY = [STANDIN_MARKER, '/__sim/jssdk/verify', 'wmDemoChenJing'];
+/** Strings of the simulated WeCom client and the demo corp, which only the simulator serves. */
+const SIMULATOR_ONLY = ['WeCom simulated client', '/__sim/', 'fail_invalid_signature', 'function_not_exist', 'switchChat', 'wmDemoChenJing', 'wrDemoXinghe'];
 
 async function buildTo(mode: 'production' | 'simulator'): Promise<string> {
   const outDir = mkdtempSync(join(tmpdir(), `sidebar-${mode}-`));
   // Vitest sets NODE_ENV=test, which would make Vite bundle Vue's development build.
   const nodeEnv = process.env.NODE_ENV;
+  const simulatorUrl = process.env.VITE_WECOM_SIMULATOR_URL;
   process.env.NODE_ENV = 'production';
+  // Where a simulator-mode build loads the simulated client from (npm run dev's simulator).
+  process.env.VITE_WECOM_SIMULATOR_URL = 'http://127.0.0.1:8788';
   try {
     await build({ configFile: join(root, 'vite.config.ts'), root: join(root, 'web'), mode, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
   } finally {
     process.env.NODE_ENV = nodeEnv;
+    if (simulatorUrl === undefined) delete process.env.VITE_WECOM_SIMULATOR_URL;
+    else process.env.VITE_WECOM_SIMULATOR_URL = simulatorUrl;
   }
   return outDir;
 }
@@ -59,12 +64,29 @@ describe('the production build', () => {
     for (const dir of [production, simulator]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(STANDIN_ONLY)('contains nothing of the WeCom stand-in (%s)', (needle) => {
+  it.each(SIMULATOR_ONLY)('contains nothing of the simulated WeCom client (%s)', (needle) => {
     expect(containing(production, needle)).toEqual([]);
   });
 
-  it('while a simulator build does contain it, so the search above can find it', () => {
-    for (const needle of STANDIN_ONLY) expect(containing(simulator, needle).length).toBeGreaterThan(0);
+  it('while the script the simulator serves does contain them, so the search above can find them', async () => {
+    const { app } = createSimulator();
+    const script = await (await app.fetch(new Request('http://127.0.0.1:8788/__sim/client.js?page=1'))).text();
+    for (const needle of SIMULATOR_ONLY) expect(script, needle).toContain(needle);
+  });
+
+  it('bundles the real @wecom/jssdk, which decides "inside WeCom" from the user agent', () => {
+    expect(containing(production, 'wxwork').length).toBeGreaterThan(0);
+    expect(containing(production, 'WeixinJSBridgeReady').length).toBeGreaterThan(0);
+  });
+
+  it('keeps production strict, and gives the simulator-mode build only a script tag and that origin in its CSP', () => {
+    expect(readFileSync(join(production, 'index.html'), 'utf8')).not.toContain('__sim');
+    expect(readFileSync(join(production, '_headers'), 'utf8')).toMatch(/script-src 'self';/);
+    expect(readFileSync(join(simulator, 'index.html'), 'utf8')).toContain('<script src="http://127.0.0.1:8788/__sim/client.js?page=1"></script>');
+    expect(readFileSync(join(simulator, '_headers'), 'utf8')).toContain("script-src 'self' http://127.0.0.1:8788;");
+    // The SPA's own code is the same file for file: the simulated client is not in it in any mode.
+    const scripts = (dir: string) => files(join(dir, 'assets')).map((path) => readFileSync(path, 'utf8')).sort();
+    expect(scripts(simulator)).toEqual(scripts(production));
   });
 
   it(`keeps the first-load JavaScript within ${FIRST_LOAD_JS_BUDGET / 1024} KB gzipped`, () => {

@@ -86,7 +86,7 @@ describe('the contact card', () => {
     const { wrapper, ww } = await startApp({ routes: { [CONTACT]: { body: contactDetail() } } });
     await wrapper.find('[data-testid="contact-card"] button').trigger('click');
     await settled();
-    expect(ww.log).toContain('openUserProfile');
+    expect(ww.client?.invokes.find((call) => call.name === 'openUserProfile')?.params).toMatchObject({ type: 2, userid: ids.chenJing });
   });
 });
 

@@ -1,9 +1,9 @@
 /**
  * @module
  * Worker answers for component tests, shaped as docs/api.md says, named after the demo corp
- * (test/fixtures/demo-corp.ts) so a failing test reads like the product.
+ * (dev/fixtures/demo-corp.ts) so a failing test reads like the product.
  */
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import type { AdminEvent, AdminUser, ChatDetail, ContactDetail, Customer, DiagnosticCheck, DiagnosticCheckId, DiagnosticsReport, Me, Note, OrgSyncRun, Signatures, TimelineItem } from '../../web/api/types.ts';
 
 export const ids = {

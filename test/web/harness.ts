@@ -1,7 +1,7 @@
 /**
  * @module
- * Boots the real SPA (stores, boot sequence, App) against a fake worker and a fake `ww`, the way
- * web/main.ts does, for screen-level tests.
+ * Boots the real SPA (stores, boot sequence, App) against a fake worker and the real SDK inside
+ * the simulated WeCom client (wecom.ts), the way web/main.ts does, for screen-level tests.
  */
 import { enableAutoUnmount, flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { createPinia, setActivePinia, type Pinia } from 'pinia';
@@ -12,9 +12,10 @@ import { locale } from '../../web/i18n/index.ts';
 import { navigation } from '../../web/navigation.ts';
 import { parseHash, route, startRouter } from '../../web/router.ts';
 import { useContextStore } from '../../web/stores/context.ts';
+import type { WeComWaits } from '../../web/wecom/client.ts';
 import { fakeApi, settle, type FakeApi, type Route } from './fake-api.ts';
-import { fakeWw, type FakeWw, type FakeWwOptions } from './fake-ww.ts';
 import { me, signatures } from './fixtures.ts';
+import { simulatedWeCom, type Simulated, type SimulatedOptions } from './wecom.ts';
 
 // Every App shares the hash router: one left mounted would react to the next test's routes.
 enableAutoUnmount(afterEach);
@@ -22,14 +23,16 @@ enableAutoUnmount(afterEach);
 export interface Started {
   wrapper: VueWrapper;
   api: FakeApi;
-  ww: FakeWw;
+  ww: Simulated;
   pinia: Pinia;
   assign: ReturnType<typeof vi.fn>;
 }
 
 export interface StartOptions {
   routes?: Record<string, Route>;
-  ww?: FakeWwOptions;
+  ww?: SimulatedOptions;
+  /** Bounds on the waits for WeCom, shortened for tests of a silent client. */
+  waits?: WeComWaits;
   me?: Me;
   /** Path, query and fragment of the page, e.g. `/?entry=single_chat_tools#/`. */
   url?: string;
@@ -63,8 +66,8 @@ export async function startApp(options: StartOptions = {}): Promise<Started> {
   const { pinia, assign } = freshPage(options.url);
   options.prepare?.();
   const api = fakeApi({ ...baseRoutes(options.me), ...options.routes });
-  const ww = fakeWw(options.ww);
-  const booting = useContextStore().boot(Promise.resolve(ww));
+  const ww = await simulatedWeCom(options.ww);
+  const booting = useContextStore().boot(ww.ww, options.waits);
   const wrapper = mount(App, { global: { plugins: [pinia] }, attachTo: document.body });
   await booting;
   await settled();

@@ -16,7 +16,7 @@ import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
 import { createSessionStore } from '../../worker/identity/sessions.ts';
 import { createUserRepo } from '../../worker/identity/users.ts';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { waitFor } from './callback-helpers.ts';
 import { api, login, origin, resetIdentity, setRole } from './identity-helpers.ts';
 

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { calls, sim } from './simulator-control.ts';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { configOf, type Config, type WeComApp } from '../../worker/env.ts';
 import { createWeComClient, fetchAccessToken, type TokenSource, type WeComClient } from '../../worker/wecom/client.ts';
 import { WeComError, WeComFailure, WeComTransportError } from '../../worker/wecom/errors.ts';

@@ -2,7 +2,7 @@ import { createExecutionContext, env } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { contactEventXml, postCallback, waitFor } from './callback-helpers.ts';
 import { api, login, resetIdentity, setRole, simulator } from './identity-helpers.ts';
 

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { readConfig, type WeComApp } from '../../worker/env.ts';
 import { createWeComClient, fetchAccessToken, type WeComTransportDeps } from '../../worker/wecom/client.ts';
 import { WeComError, WeComTransportError } from '../../worker/wecom/errors.ts';

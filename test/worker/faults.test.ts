@@ -20,7 +20,7 @@ import { createRegistry } from '../../worker/events/registry.ts';
 import { createEventStore } from '../../worker/events/store.ts';
 import { sealCallback } from '../../worker/wecom/envelope.ts';
 import type { WeComEvent } from '../../worker/wecom/events.ts';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { callbackPath, contactEventXml, demoKeys, waitFor, type EventRowView } from './callback-helpers.ts';
 import { api, login, resetIdentity, sim, simulator } from './identity-helpers.ts';
 

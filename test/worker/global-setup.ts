@@ -6,7 +6,7 @@
 import type { TestProject } from 'vitest/node';
 import { startProxy } from '../../deploy/egress-proxy/proxy.mjs';
 import { startCrmServer } from '../crm-server/server.ts';
-import { startSimulator } from '../simulator/server.ts';
+import { startSimulator } from '../../dev/simulator/server.ts';
 import { makeCryptoVectors, type CryptoVectors } from './crypto-vectors.ts';
 
 export default async function setup(project: TestProject) {
@@ -37,7 +37,7 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     cryptoVectors: CryptoVectors;
-    /** The WeCom simulator (test/simulator), on a free 127.0.0.1 port for this run. */
+    /** The WeCom simulator (dev/simulator), on a free 127.0.0.1 port for this run. */
     simulatorUrl: string;
     /** The reference CRM (test/crm-server), speaking docs/crm-openapi.yaml, and its bearer token. */
     crmUrl: string;

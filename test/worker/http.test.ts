@@ -6,7 +6,7 @@ import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
-import { demoIds } from '../fixtures/demo-corp.ts';
+import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { api, login, origin, resetIdentity } from './identity-helpers.ts';
 import { calls, sim } from './simulator-control.ts';
 

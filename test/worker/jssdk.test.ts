@@ -260,7 +260,16 @@ describe('POST /api/jssdk/signatures', () => {
     const signIn = (body: unknown) => exports.default.fetch(signatureRequest(body, ORIGIN, { cookie }));
     await sign({ url: `${ORIGIN}/` });
     await sim('calls/reset', {});
-    for (let i = 0; i < 10; i++) expect((await signIn({ url: `${ORIGIN}/`, refresh: true })).status).toBe(200);
+    const answers: Array<{ retryAfter?: number }> = [];
+    for (let i = 0; i < 10; i++) {
+      const answer = await signIn({ url: `${ORIGIN}/`, refresh: true });
+      expect(answer.status).toBe(200);
+      answers.push(await answer.json<{ retryAfter?: number }>());
+    }
+    // The refused refetches say when one would be granted, so a page refused again can explain.
+    expect(answers[0]?.retryAfter).toBeUndefined();
+    for (const answer of answers.slice(1)) expect(answer.retryAfter).toBeGreaterThanOrEqual(1);
+    for (const answer of answers.slice(1)) expect(answer.retryAfter).toBeLessThanOrEqual(60);
     let count = await calls();
     expect(count('get_jsapi_ticket')).toBe(1);
     expect(count('ticket/get')).toBe(1);
@@ -270,7 +279,8 @@ describe('POST /api/jssdk/signatures', () => {
       state.storage.kv.put('ticketsForcedAt', Date.now() - TICKET_FORCE_INTERVAL_MS - 1),
     );
     const response = await signIn({ url: `${ORIGIN}/a`, refresh: true });
-    const body = await response.json<Signatures>();
+    const body = await response.json<Signatures & { retryAfter?: number }>();
+    expect(body.retryAfter).toBeUndefined();
     count = await calls();
     expect(count('get_jsapi_ticket')).toBe(2);
     expect(count('ticket/get')).toBe(2);

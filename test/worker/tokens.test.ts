@@ -132,8 +132,11 @@ describe('TokenBroker (the Durable Object)', () => {
     expect(count('ticket/get')).toBe(1);
 
     for (let i = 0; i < 5; i++) {
-      const again = await brokerValue(stub.tickets(ref(), true));
+      const { retryAfterMs, ...again } = await brokerValue(stub.tickets(ref(), true));
       expect(again).toEqual(forced);
+      // Refused: it says how long until a refetch would be granted.
+      expect(retryAfterMs).toBeGreaterThan(0);
+      expect(retryAfterMs).toBeLessThanOrEqual(TICKET_FORCE_INTERVAL_MS);
     }
     count = await calls();
     expect(count('get_jsapi_ticket')).toBe(1);

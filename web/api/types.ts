@@ -167,6 +167,8 @@ export interface Signatures {
   agentId: string;
   config: SignatureData;
   agentConfig: SignatureData;
+  /** Only on `refresh: true`: the worker refused to refetch (once a minute per app); seconds until it would. */
+  retryAfter?: number;
 }
 
 export interface AdminUser {

@@ -24,10 +24,16 @@ const zhCN = {
   'problem.signature_rejected.title': '企业微信拒绝了页面签名',
   'problem.signature_rejected.body':
     '重新签名后仍被拒绝。通常是本页面的域名不在应用的可信域名中：请管理员在「应用管理 → 本应用 → 网页授权及JS-SDK → 可信域名」中添加与地址栏完全一致的域名（含端口），完成域名校验后重新打开侧边栏。',
+  'problem.signature_retry_later.title': '企业微信仍拒绝页面签名',
+  'problem.signature_retry_later.body': '刚刚已重新获取过 JS-SDK 票据，企业微信仍不接受；票据每分钟最多重新获取一次。请在 {seconds} 秒后重试。',
   'problem.untrusted_domain.title': '页面域名不是应用的可信域名',
   'problem.untrusted_domain.body': '请管理员在「应用管理 → 本应用 → 网页授权及JS-SDK → 可信域名」中添加本页面的域名（需已备案并完成校验），然后重新打开侧边栏。',
   'problem.registration_failed.title': '企业微信接口初始化失败',
   'problem.registration_failed.body': '请关闭后重新打开侧边栏。如果问题持续，请升级企业微信客户端或联系管理员。',
+  'problem.no_bridge.title': '请从企业微信侧边栏打开本页面',
+  'problem.no_bridge.body': '页面看起来在企业微信中，但没有连接到企业微信客户端。请在与客户的单聊或群聊中，点击聊天工具栏里的本应用打开。',
+  'problem.no_answer.title': '企业微信没有响应',
+  'problem.no_answer.body': '企业微信客户端没有及时回应，请重试。如果问题持续，请重启或升级企业微信客户端。',
   'problem.no_permission.title': '应用没有客户联系权限',
   'problem.no_permission.body':
     '请管理员在「客户与上下游 → 客户联系 → 可调用接口的应用」中添加本应用，并在「客户联系 → 权限配置」中为你开启客户联系功能。',
@@ -227,11 +233,17 @@ const en: Record<MessageKey, string> = {
   'problem.signature_rejected.title': 'WeCom refused the page signature',
   'problem.signature_rejected.body':
     "It was refused again after re-signing. Usually this page's domain is not a trusted domain of the app: an admin must add the exact host (with port) under App Management → this app → Web Authorization and JS-SDK → Trusted domain (可信域名), verify it, then reopen the sidebar.",
+  'problem.signature_retry_later.title': 'WeCom still refuses the page signature',
+  'problem.signature_retry_later.body': 'The JS-SDK tickets were just fetched again and WeCom refuses those too; they can be fetched again at most once a minute. Retry in {seconds} s.',
   'problem.untrusted_domain.title': "This page's domain is not trusted by the app",
   'problem.untrusted_domain.body':
     "An admin must add this page's domain (ICP-filed and verified) under App Management → this app → Web Authorization and JS-SDK → Trusted domain (可信域名), then reopen the sidebar.",
   'problem.registration_failed.title': 'The WeCom APIs could not start',
   'problem.registration_failed.body': 'Close and reopen the sidebar. If it keeps happening, update the WeCom client or ask your admin.',
+  'problem.no_bridge.title': 'Open this page from the WeCom sidebar',
+  'problem.no_bridge.body': 'This page looks like it runs in WeCom but cannot reach the WeCom client. Open it from the chat toolbar of a chat with a customer.',
+  'problem.no_answer.title': 'WeCom did not answer',
+  'problem.no_answer.body': 'The WeCom client did not answer in time. Try again; if it keeps happening, restart or update WeCom.',
   'problem.no_permission.title': 'The app lacks the customer-contact permission',
   'problem.no_permission.body':
     'An admin must add this app under Customer Contact → Apps that can call the APIs (可调用接口的应用) and enable Customer Contact for you (客户联系 → 权限配置).',

@@ -9,7 +9,7 @@ import { markRaw, ref, shallowRef } from 'vue';
 import { postSignatures } from '../api/jssdk.ts';
 import { problemFromApiError, problemFromRegistration, problemFromUnknown, problemFromWeCom, type Problem } from '../problems.ts';
 import { isAdminRoute, route } from '../router.ts';
-import { createWeComClient, WeComCallError, type WeComClient } from '../wecom/client.ts';
+import { createWeComClient, DEFAULT_WAITS, WeComCallError, type WeComClient, type WeComWaits } from '../wecom/client.ts';
 import type { WwSurface } from '../wecom/types.ts';
 import { useChatStore } from './chat.ts';
 import { useContactStore } from './contact.ts';
@@ -84,8 +84,11 @@ export const useContextStore = defineStore('context', () => {
     }
   }
 
-  /** Given `ww` itself (not a promise), the signatures and session requests leave before this returns. */
-  async function boot(source: WwSurface | Promise<WwSurface>): Promise<void> {
+  /**
+   * Given `ww` itself (not a promise), the signatures and session requests leave before this returns.
+   * `waits` bounds every wait on the WeCom client (tests shorten them).
+   */
+  async function boot(source: WwSurface | Promise<WwSurface>, waits: WeComWaits = DEFAULT_WAITS): Promise<void> {
     phase.value = 'starting';
     const session = useSessionStore();
     let ww: WwSurface;
@@ -99,7 +102,7 @@ export const useContextStore = defineStore('context', () => {
     } else {
       ww = source;
     }
-    const wecom = markRaw(createWeComClient(ww));
+    const wecom = markRaw(createWeComClient(ww, waits));
     client.value = wecom;
 
     if (!wecom.isWeCom) {

@@ -1,14 +1,18 @@
 /**
  * @module
- * The sidebar's WeCom client over a `ww` surface (the real SDK or the stand-in). It owns the two
- * behaviours of `@wecom/jssdk` 2.4.4 that break pages (reference §3.2):
- * - outside WeCom every `ww.*` API call waits forever, so nothing here touches `ww` unless
- *   `ww.env.isWeCom` is true;
+ * The sidebar's WeCom client over `@wecom/jssdk` (sdk.ts). It owns the behaviours of the SDK that
+ * break pages (README, "The WeCom client"):
+ * - outside WeCom (the user agent carries no `wxwork/`) every `ww.*` API call waits forever, so
+ *   nothing here touches `ww` unless `ww.env.isWeCom` is true;
+ * - inside WeCom the SDK waits for the native bridge without a timeout too, so every wait here is
+ *   bounded: the bridge's arrival, the registration, and each call;
  * - a failed registration re-runs the signer and agentConfig on every later API call, so a
  *   signature failure gets one deliberate retry with fresh tickets and then the client stops
  *   calling `ww` altogether.
+ * What a failure means comes from failures.ts, the one table of WeCom's wordings.
  */
 import type { Signatures } from '../api/types.ts';
+import { meaningOf } from './failures.ts';
 import { JS_API_LIST, type WwResult, type WwSurface } from './types.ts';
 
 /** What WeCom said, from a rejected result (`errMsg`, `errCode`) or an SDK `Error`. */
@@ -17,9 +21,23 @@ export interface WeComFailure {
   errCode: number | undefined;
 }
 
-export type RegistrationFailureKind = 'signature_rejected' | 'untrusted_domain' | 'failed';
+/**
+ * - `no_bridge`: the user agent says WeCom but the client's bridge never arrived (the page was not
+ *   opened by WeCom's own browser, or the client is broken): open it from the sidebar.
+ * - `no_answer`: the bridge is there but WeCom did not answer in time: retrying may help.
+ */
+export type RegistrationFailureKind = 'signature_rejected' | 'untrusted_domain' | 'no_bridge' | 'no_answer' | 'failed';
 
-export type Registration = { ok: true } | { ok: false; kind: RegistrationFailureKind; failure: WeComFailure; refreshed: boolean };
+export type Registration =
+  | { ok: true }
+  | {
+      ok: false;
+      kind: RegistrationFailureKind;
+      failure: WeComFailure;
+      refreshed: boolean;
+      /** The refused retry used tickets the worker would not refetch yet: seconds until it would. */
+      retryAfter?: number;
+    };
 
 /**
  * - `unavailable`: not inside WeCom, or registration failed or has not finished: `ww` was not called.
@@ -27,7 +45,7 @@ export type Registration = { ok: true } | { ok: false; kind: RegistrationFailure
  * - `no_context`: the page was not opened from a place that has this context (wrong entry).
  * - `unsupported`: the WeCom client is too old for the API.
  */
-export type WeComCallFailureKind = 'unavailable' | 'no_permission' | 'no_context' | 'unsupported' | 'cancelled' | 'failed';
+export type WeComCallFailureKind = 'unavailable' | 'no_permission' | 'no_context' | 'unsupported' | 'cancelled' | 'no_answer' | 'failed';
 
 export class WeComCallError extends Error {
   readonly api: string;
@@ -68,23 +86,74 @@ export function describeFailure(value: unknown): WeComFailure {
   return { errMsg: String(value), errCode: undefined };
 }
 
-/** 40093 invalid signature; 42012 the ticket expired or is not the one this signature was made with. */
 export function isSignatureFailure(failure: WeComFailure): boolean {
-  return /invalid signature/i.test(failure.errMsg) || failure.errCode === 40093 || failure.errCode === 42012;
+  return meaningOf(failure) === 'signature';
 }
 
 /** The page's host is not a trusted domain (可信域名) of the app: fresh tickets cannot help. */
 export function isDomainFailure(failure: WeComFailure): boolean {
-  return /invalid url domain|not match any reliable domain/i.test(failure.errMsg);
+  return meaningOf(failure) === 'domain';
 }
 
 function callFailureKind(failure: WeComFailure): WeComCallFailureKind {
-  const text = failure.errMsg.toLowerCase();
-  if (/no ?permission|permission denied|nopermission/.test(text)) return 'no_permission';
-  if (text.includes('without context')) return 'no_context';
-  if (/function not exist|not support/.test(text)) return 'unsupported';
-  if (/:cancel\b/.test(text)) return 'cancelled';
-  return 'failed';
+  switch (meaningOf(failure)) {
+    case 'no_permission':
+      return 'no_permission';
+    case 'no_context':
+      return 'no_context';
+    case 'unsupported':
+      return 'unsupported';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return 'failed';
+  }
+}
+
+/** How long the client waits for WeCom. Real clients answer in well under a second; Android's config chain can take a few. */
+export interface WeComWaits {
+  /** For the native bridge to appear, counted from register(). */
+  bridgeMs: number;
+  /** For config/agentConfig, once the bridge is there. */
+  registrationMs: number;
+  /** For each API call. */
+  callMs: number;
+}
+
+export const DEFAULT_WAITS: WeComWaits = { bridgeMs: 5000, registrationMs: 10_000, callMs: 8000 };
+
+const TIMED_OUT = Symbol('timed out');
+
+/** The promise's value, or TIMED_OUT after `ms`; the timer never outlives the race. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function hasBridge(): boolean {
+  return typeof window !== 'undefined' && 'WeixinJSBridge' in window && Boolean((window as { WeixinJSBridge?: unknown }).WeixinJSBridge);
+}
+
+/** Whether WeCom's bridge is there or arrives (the `WeixinJSBridgeReady` event) within `ms`. */
+function bridgeArrives(ms: number): Promise<boolean> {
+  if (hasBridge()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (arrived: boolean) => {
+      clearTimeout(timer);
+      document.removeEventListener('WeixinJSBridgeReady', onReady);
+      resolve(arrived);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(hasBridge()), ms);
+    document.addEventListener('WeixinJSBridgeReady', onReady);
+  });
 }
 
 /** The URL WeCom checks a signature against: the page without its fragment, neither encoded nor decoded. */
@@ -107,16 +176,18 @@ function silenceConfigRejections(): void {
   });
 }
 
-async function settle(promise: Promise<unknown>): Promise<{ ok: true } | { ok: false; failure: WeComFailure }> {
+type Attempt = { ok: true } | { ok: false; failure: WeComFailure } | { ok: false; timedOut: true };
+
+async function settle(promise: Promise<unknown>, ms: number): Promise<Attempt> {
   try {
-    await promise;
+    if ((await within(promise, ms)) === TIMED_OUT) return { ok: false, timedOut: true };
     return { ok: true };
   } catch (error) {
     return { ok: false, failure: describeFailure(error) };
   }
 }
 
-export function createWeComClient(ww: WwSurface): WeComClient {
+export function createWeComClient(ww: WwSurface, waits: WeComWaits = DEFAULT_WAITS): WeComClient {
   const isWeCom = ww.env.isWeCom;
   let state: 'new' | 'registering' | 'ready' | 'failed' = 'new';
 
@@ -127,12 +198,15 @@ export function createWeComClient(ww: WwSurface): WeComClient {
 
   async function call<T extends WwResult>(api: string, run: () => Promise<T>): Promise<T> {
     guard(api);
+    let result: T | typeof TIMED_OUT;
     try {
-      return await run();
+      result = await within(run(), waits.callMs);
     } catch (error) {
       const failure = describeFailure(error);
       throw new WeComCallError(api, callFailureKind(failure), failure);
     }
+    if (result === TIMED_OUT) throw new WeComCallError(api, 'no_answer', { errMsg: `${api}:fail no answer within ${waits.callMs} ms`, errCode: undefined });
+    return result;
   }
 
   return {
@@ -143,6 +217,7 @@ export function createWeComClient(ww: WwSurface): WeComClient {
       if (state !== 'new') throw new Error('register() runs once per page');
       state = 'registering';
       const url = pageUrl();
+      const bridge = bridgeArrives(waits.bridgeMs);
       // One request feeds both signers; the SDK asks each signer separately.
       const byUrl = new Map<string, Promise<Signatures>>([[url, sign(url, false)]]);
       const signaturesFor = (asked: string): Promise<Signatures> => {
@@ -169,11 +244,19 @@ export function createWeComClient(ww: WwSurface): WeComClient {
         getConfigSignature: async (asked) => (await signaturesFor(asked)).config,
         getAgentConfigSignature: async (asked) => (await signaturesFor(asked)).agentConfig,
       });
+      if (!(await bridge)) {
+        state = 'failed';
+        return { ok: false, kind: 'no_bridge', failure: { errMsg: `register:fail no WeixinJSBridge within ${waits.bridgeMs} ms`, errCode: undefined }, refreshed: false };
+      }
       // Called right after register, this returns the task register started: no second signing.
-      const attempt = await settle(ww.ensureConfigReady());
+      const attempt = await settle(ww.ensureConfigReady(), waits.registrationMs);
       if (attempt.ok) {
         state = 'ready';
         return { ok: true };
+      }
+      if ('timedOut' in attempt) {
+        state = 'failed';
+        return { ok: false, kind: 'no_answer', failure: { errMsg: `register:fail no answer within ${waits.registrationMs} ms`, errCode: undefined }, refreshed: false };
       }
       if (!isSignatureFailure(attempt.failure)) {
         state = 'failed';
@@ -183,18 +266,26 @@ export function createWeComClient(ww: WwSurface): WeComClient {
       // A stale or rotated ticket: ask once for signatures made with freshly fetched tickets.
       const fresh = sign(url, true);
       byUrl.set(url, fresh);
+      let freshSignatures: Signatures;
       try {
-        await fresh;
+        freshSignatures = await fresh;
       } catch {
         state = 'failed';
         return { ok: false, kind: 'signature_rejected', failure: attempt.failure, refreshed: true };
       }
-      const retry = await settle(ww.ensureConfigReady());
+      const retry = await settle(ww.ensureConfigReady(), waits.registrationMs);
       if (retry.ok) {
         state = 'ready';
         return { ok: true };
       }
       state = 'failed';
+      if ('timedOut' in retry) {
+        return { ok: false, kind: 'no_answer', failure: { errMsg: `register:fail no answer within ${waits.registrationMs} ms`, errCode: undefined }, refreshed: true };
+      }
+      if (isSignatureFailure(retry.failure) && freshSignatures.retryAfter !== undefined) {
+        // The worker refetched tickets less than a minute ago and WeCom refuses those too: say when a reload can help.
+        return { ok: false, kind: 'signature_rejected', failure: retry.failure, refreshed: true, retryAfter: freshSignatures.retryAfter };
+      }
       return { ok: false, kind: isDomainFailure(retry.failure) ? 'untrusted_domain' : 'signature_rejected', failure: retry.failure, refreshed: true };
     },
 

@@ -1,7 +1,7 @@
 /**
  * @module
- * The slice of `@wecom/jssdk`'s surface the sidebar uses, written out so that the real SDK and the
- * simulator stand-in both satisfy it. Shapes follow the SDK's own: results carry `errMsg`
+ * The slice of `@wecom/jssdk`'s surface the sidebar uses, written out so that the client (client.ts)
+ * depends on this slice only and tests can hand it a freshly loaded SDK. Shapes follow the SDK's own: results carry `errMsg`
  * (`"<api>:ok"`, `"<api>:fail …"`) and `errCode`; failures reject with such a result or an `Error`.
  */
 

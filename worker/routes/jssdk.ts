@@ -79,5 +79,7 @@ export const jssdk = new Hono<AppEnv>().post('/signatures', async (c) => {
     signJsSdk({ ticket: tickets.agentConfig, nonceStr: createNonce(), timestamp, url: page.url }),
   ]);
   c.header('cache-control', 'no-store');
-  return c.json({ corpId: app.corpId, agentId: app.agentId, config: corpSignature, agentConfig: appSignature });
+  // A refused refetch (once a minute per app) says when one would be granted, so the page can explain.
+  const throttled = tickets.retryAfterMs === undefined ? {} : { retryAfter: Math.ceil(tickets.retryAfterMs / 1000) };
+  return c.json({ corpId: app.corpId, agentId: app.agentId, config: corpSignature, agentConfig: appSignature, ...throttled });
 });

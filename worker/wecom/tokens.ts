@@ -134,7 +134,7 @@ export class TokenBroker extends DurableObject<Env> {
   }
 
   /** Both tickets; `refresh` refetches them if the last forced refetch is a minute old, else answers from the cache. */
-  tickets(app: AppRef, refresh: boolean): Promise<BrokerResult<TicketLeases>> {
+  tickets(app: AppRef, refresh: boolean): Promise<BrokerResult<TicketLeases & { retryAfterMs?: number }>> {
     return toResult(this.#tickets(app, refresh));
   }
 
@@ -198,9 +198,10 @@ export class TokenBroker extends DurableObject<Env> {
     });
   }
 
-  #tickets(ref: AppRef, refresh: boolean): Promise<TicketLeases> {
+  #tickets(ref: AppRef, refresh: boolean): Promise<TicketLeases & { retryAfterMs?: number }> {
     const now = Date.now();
     let force = false;
+    let retryAfterMs: number | undefined;
     if (refresh) {
       const last = this.ctx.storage.kv.get<number>('ticketsForcedAt') ?? 0;
       if (now - last >= TICKET_FORCE_INTERVAL_MS) {
@@ -209,11 +210,13 @@ export class TokenBroker extends DurableObject<Env> {
         this.ctx.storage.kv.put('ticketsForcedAt', now);
       } else {
         log('info', 'wecom.tickets_refresh_throttled', { corpId: ref.corpId, agentId: ref.agentId, sinceLastMs: now - last });
+        // Said to the page, so a page whose fresh tickets are refused again can say when to retry.
+        retryAfterMs = TICKET_FORCE_INTERVAL_MS - (now - last);
       }
     }
     const jsapi = this.ctx.storage.kv.get<Lease>('jsapiTicket');
     const agentConfig = this.ctx.storage.kv.get<Lease>('agentConfigTicket');
-    if (!force && usable(jsapi, now) && usable(agentConfig, now)) return Promise.resolve({ jsapi, agentConfig });
+    if (!force && usable(jsapi, now) && usable(agentConfig, now)) return Promise.resolve(retryAfterMs === undefined ? { jsapi, agentConfig } : { jsapi, agentConfig, retryAfterMs });
     // A forced request that finds a refetch already running joins it: those tickets are as new as any.
     return this.#once('tickets', async () => {
       const client = this.#client(ref);
@@ -269,8 +272,11 @@ export interface TokenBindings {
 
 /** An app's tokens and tickets: a `TokenSource` for the client, plus the JS-SDK tickets. */
 export interface AppTokens extends TokenSource {
-  /** Both ticket values; `refresh` asks the broker to refetch (granted at most once a minute per app). Never send these to a browser. */
-  tickets(options?: { refresh?: boolean }): Promise<{ jsapi: string; agentConfig: string }>;
+  /**
+   * Both ticket values; `refresh` asks the broker to refetch (granted at most once a minute per app;
+   * when refused, `retryAfterMs` says how long until it would be). Never send these to a browser.
+   */
+  tickets(options?: { refresh?: boolean }): Promise<{ jsapi: string; agentConfig: string; retryAfterMs?: number }>;
 }
 
 const memory = new Map<string, Lease | TicketLeases>();
@@ -328,10 +334,13 @@ export function tokensFor(env: TokenBindings, app: AppRef): AppTokens {
     return lease.value;
   }
 
-  async function tickets(options: { refresh?: boolean } = {}): Promise<{ jsapi: string; agentConfig: string }> {
+  async function tickets(options: { refresh?: boolean } = {}): Promise<{ jsapi: string; agentConfig: string; retryAfterMs?: number }> {
     let pair: TicketLeases;
     if (options.refresh) {
-      pair = await share(`${ticketKey}#refresh`, () => unwrap(broker().tickets(ref, true)));
+      const { retryAfterMs, ...leases } = await share(`${ticketKey}#refresh`, () => unwrap(broker().tickets(ref, true)));
+      memory.set(ticketKey, leases);
+      const values = { jsapi: leases.jsapi.value, agentConfig: leases.agentConfig.value };
+      return retryAfterMs === undefined ? values : { ...values, retryAfterMs };
     } else {
       const cached = memory.get(ticketKey);
       const now = Date.now();

@@ -1,6 +1,6 @@
 /**
  * @module
- * Serves the WeCom simulator over real HTTP on 127.0.0.1 (test/http-server.ts). Port 0 picks any free port.
+ * Serves the WeCom simulator over real HTTP on 127.0.0.1 (dev/http-server.ts). Port 0 picks any free port.
  */
 import { serveFetch, type RunningServer } from '../http-server.ts';
 import { createSimulator, type SimulatorOptions } from './app.ts';

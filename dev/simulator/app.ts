@@ -1,7 +1,7 @@
 /**
  * @module
  * A local stand-in for WeCom's servers (qyapi `/cgi-bin/*`, the OAuth and web-login pages) that
- * enforces WeCom's documented rules (docs: /work/shared/wecom-reference.md): token and code
+ * enforces WeCom's documented rules (as WeCom documents them): token and code
  * lifetimes, ticket hourly limits, visible range, error codes. Tests steer it through `/__sim/*`,
  * which is never part of WeCom's surface. Runtime-neutral (WebCrypto, no `node:` imports); Node
  * serves it over real HTTP (server.ts). Never bundled into the worker or the SPA.
@@ -9,7 +9,8 @@
  * This file assembles the parts: state.ts (state, fixture, reset, clock), rules.ts (WeCom's
  * rules), errors.ts and wire.ts (error replies, request bodies, cursors), surface.ts (counting,
  * faults, trusted IP), cgi.ts (`/cgi-bin`), views.ts (response shapes), oauth.ts (authorize and
- * web-login pages), control.ts (`/__sim`), jssdk.ts (`/__sim/jssdk/verify`).
+ * web-login pages), control.ts (`/__sim`), jssdk.ts (`/__sim/jssdk/verify`), client-script.ts and client.ts (the
+ * simulated WeCom client, `/__sim/client.js`).
  */
 import { Hono } from 'hono';
 import { cgiRoutes } from './cgi.ts';
@@ -68,7 +69,7 @@ export function createSimulator(options: SimulatorOptions = {}) {
       `<h1>WeCom 模拟器 · ${escapeHtml(corp().corp_name)}（${escapeHtml(corp().corpid)}）</h1>
 <p>API：<code>/cgi-bin/*</code>；网页授权：<code>/connect/oauth2/authorize</code>；Web 登录：<code>/wwlogin/sso/login</code>。</p>
 ${demoLink ? `<p><a href="${escapeHtml(demoLink)}">打开示例授权页</a></p>` : ''}
-<p class="note">测试控制接口：/__sim/reset, /__sim/calls, /__sim/clock, /__sim/tokens/invalidate, /__sim/faults, /__sim/mode, /__sim/messages, /__sim/oauth/code, /__sim/jssdk/verify</p>`,
+<p class="note">测试控制接口：/__sim/reset, /__sim/calls, /__sim/clock, /__sim/tokens/invalidate, /__sim/faults, /__sim/mode, /__sim/messages, /__sim/oauth/code, /__sim/jssdk/verify, /__sim/tickets/revoke, /__sim/client.js</p>`,
     );
   });
 

@@ -3,10 +3,11 @@
  * The control API tests and `npm run dev` steer the simulator with, mounted at `/__sim`; never
  * part of WeCom's surface. Reset, call counts, the clock, token invalidation, injected faults
  * (replayed by surface.ts), modes, member status, sent messages, OAuth codes without the pages, and the JS-SDK
- * signature check (jssdk.ts). Refusals here are plain 400s `{ error, message }`: this is not WeCom.
+ * signature check (jssdk.ts) and the simulated WeCom client script (client-script.ts). Refusals here are plain 400s `{ error, message }`: this is not WeCom.
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { clientScriptRoutes } from './client-script.ts';
 import { jssdkVerifier } from './jssdk.ts';
 import type { AuthFlow, AuthRequest } from './oauth.ts';
 import type { Fault, JsonObject, SimCore } from './state.ts';
@@ -16,9 +17,10 @@ export function controlRoutes(core: SimCore, auth: AuthFlow): Hono<SimEnv> {
   const { state, now, corp, findApp, findMember } = core;
   const control = new Hono<SimEnv>();
 
-  // The SPA's JS-SDK stand-in calls /__sim/jssdk/verify from the page's origin, so browsers preflight.
+  // The simulated WeCom client (client.ts) calls /__sim/jssdk/verify from the page's origin, so browsers preflight.
   control.use('*', cors());
   control.route('/jssdk', jssdkVerifier({ tickets: () => state.tickets, modes: () => state.modes, now }));
+  control.route('/', clientScriptRoutes(core));
 
   const refuse = (c: Ctx, message: string) => c.json({ error: 'bad_request', message }, 400);
 
@@ -60,6 +62,14 @@ export function controlRoutes(core: SimCore, auth: AuthFlow): Hono<SimEnv> {
       }
     }
     return c.json({ invalidated });
+  });
+
+  // WeCom stops knowing the JS-SDK tickets it issued (as after a rotation): the page's client refuses
+  // signatures made with them as `invalid signature`, with no code, until the worker fetches new ones.
+  control.post('/tickets/revoke', (c) => {
+    const revoked = state.tickets.length;
+    state.tickets = [];
+    return c.json({ revoked });
   });
 
   control.get('/faults', (c) => c.json({ faults: state.faults }));

@@ -1,6 +1,6 @@
 /**
  * @module
- * WeCom's rules as the simulator enforces them (docs: /work/shared/wecom-reference.md): which
+ * WeCom's rules as the simulator enforces them (as WeCom documents them): which
  * secret gets which access token and for how long, jsapi tickets and their hourly limits, OAuth
  * codes and user tickets and their lifetimes, the app's visible range, the 客户联系 permission.
  * Route handlers call these and shape JSON; a rule that refuses throws a WeCom failure (errors.ts).

@@ -1,7 +1,7 @@
 /**
  * @module
- * `POST /__sim/jssdk/verify` for the SPA's WeCom stand-in (web/wecom/standin/): it hands over
- * both signatures a page registered with, and this checks them the way the WeCom client would
+ * `POST /__sim/jssdk/verify` for the simulated WeCom client (client.ts): it hands over the
+ * signatures a page registered with, and this checks them the way the WeCom client would
  * (reference §3.1): `sha1("jsapi_ticket=T&noncestr=N&timestamp=TS&url=U")` with the corp ticket
  * for `config` and the app ticket for `agentConfig`, using only tickets this simulator issued to
  * that corp and app and that have not expired. A wrong URL (say, with its `#fragment`), a ticket

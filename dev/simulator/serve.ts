@@ -1,7 +1,7 @@
 /**
  * @module
  * `npm run sim`: the WeCom simulator on 127.0.0.1:${SIM_PORT ?? 8788}, where the demo
- * configuration (test/fixtures/demo.vars) points the worker's WeCom base URLs.
+ * configuration (dev/fixtures/demo.vars) points the worker's WeCom base URLs.
  */
 import { demoIds } from '../fixtures/demo-corp.ts';
 import { startSimulator } from './server.ts';
