@@ -3,6 +3,7 @@
  * A contact's WeCom profile (`externalcontact/get`), cached briefly in KV and dropped by edit
  * events, and what reading it teaches us about who follows the contact.
  */
+import { normaliseMobile } from '../mobile.ts';
 import type { WeComClient, FollowUser } from '../wecom/client.ts';
 
 /** Short: WeCom stays the truth, edit events drop the copy early. KV's floor is 60 s. */
@@ -105,10 +106,3 @@ export function profileMobiles(profile: ContactProfile): string[] {
   return [...new Set(profile.followUsers.flatMap((follow) => follow.remarkMobiles).map(normaliseMobile).filter((m) => m.length >= 5))];
 }
 
-/** Digits only, without a Chinese country prefix: `+86 139-1234-0001` and `13912340001` are one number. */
-export function normaliseMobile(value: string): string {
-  const digits = value.replace(/\D/g, '');
-  if (digits.length === 13 && digits.startsWith('86')) return digits.slice(2);
-  if (digits.length === 15 && digits.startsWith('0086')) return digits.slice(4);
-  return digits;
-}

@@ -4,7 +4,7 @@
  * only as a summary (enough to recognise and bind them: name, company, stage, owner, masked phones).
  */
 import type { Customer, CrmHistoryItem } from '../crm/port.ts';
-import { normaliseMobile } from './profile.ts';
+import { normaliseMobile } from '../mobile.ts';
 import type { Touchpoint } from './store.ts';
 
 export interface CustomerView {
