@@ -4,7 +4,7 @@
  * events, and what reading it teaches us about who follows the contact.
  */
 import { normaliseMobile } from '../mobile.ts';
-import type { WeComClient, FollowUser } from '../wecom/client.ts';
+import type { ExternalContact, FollowUser, WeComClient } from '../wecom/client.ts';
 
 /** Short: WeCom stays the truth, edit events drop the copy early. KV's floor is 60 s. */
 export const PROFILE_TTL_SECONDS = 300;
@@ -55,16 +55,11 @@ function toFollowUser(follow: FollowUser): ProfileFollowUser {
   };
 }
 
-export async function fetchProfile(client: WeComClient, externalUserId: string, now: number): Promise<ContactProfile> {
-  const first = await client.getExternalContact(externalUserId);
-  const followUsers = first.follow_user.map(toFollowUser);
-  let cursor = first.next_cursor;
-  for (let page = 1; cursor && page < MAX_PAGES; page++) {
-    const next = await client.getExternalContact(externalUserId, cursor);
-    followUsers.push(...next.follow_user.map(toFollowUser));
-    cursor = next.next_cursor;
-  }
-  const contact = first.external_contact;
+/**
+ * The profile of a contact from WeCom's own shape: `externalcontact/get`, or one entry of
+ * `batch/get_by_user` (whose follow info carries no tag names, so its tags stay empty).
+ */
+export function contactProfile(contact: ExternalContact, followUsers: readonly FollowUser[], now: number): ContactProfile {
   return {
     contact: {
       externalUserId: contact.external_userid,
@@ -76,9 +71,21 @@ export async function fetchProfile(client: WeComClient, externalUserId: string, 
       position: contact.position ?? '',
       unionid: contact.unionid || null,
     },
-    followUsers,
+    followUsers: followUsers.map(toFollowUser),
     fetchedAt: now,
   };
+}
+
+export async function fetchProfile(client: WeComClient, externalUserId: string, now: number): Promise<ContactProfile> {
+  const first = await client.getExternalContact(externalUserId);
+  const followUsers = [...first.follow_user];
+  let cursor = first.next_cursor;
+  for (let page = 1; cursor && page < MAX_PAGES; page++) {
+    const next = await client.getExternalContact(externalUserId, cursor);
+    followUsers.push(...next.follow_user);
+    cursor = next.next_cursor;
+  }
+  return contactProfile(first.external_contact, followUsers, now);
 }
 
 export interface ProfileCache {
