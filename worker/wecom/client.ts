@@ -14,7 +14,7 @@
  * - URLs carry the access token or the secret, so they are never logged; log lines carry the
  *   endpoint, corp, agent, errcode and duration.
  */
-import type { WeComApp } from '../env.ts';
+import type { Config, WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { GETTOKEN_ENDPOINT, WeComError, WeComTransportError, isTokenRefusal, type WeComCallSite } from './errors.ts';
 
@@ -40,6 +40,17 @@ export interface WeComTransportDeps {
   proxyToken?: string;
   /** Pauses before the read retries; its length is the number of retries. */
   retryDelaysMs?: readonly number[];
+}
+
+/** The transport as configured: `WECOM_API_BASE`, plus the egress proxy's token when one is set. */
+export function transportFor(
+  config: Pick<Config, 'apiBase' | 'apiProxyToken'>,
+  app: WeComAppIdentity,
+  options: Pick<WeComTransportDeps, 'fetch' | 'timeoutMs' | 'retryDelaysMs'> = {},
+): WeComTransportDeps {
+  const deps: WeComTransportDeps = { ...options, base: config.apiBase, app };
+  if (config.apiProxyToken) deps.proxyToken = config.apiProxyToken;
+  return deps;
 }
 
 export interface WeComClientDeps extends WeComTransportDeps {
