@@ -7,6 +7,7 @@ import type { AppEnv } from '../app.ts';
 import { createCustomersService } from '../contacts/customers.ts';
 import { STAGES, type CustomerPatch, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
+import { idempotencyKey } from '../http/idempotency.ts';
 import { checkId } from '../ids.ts';
 
 function customers(c: Context<AppEnv>) {
@@ -18,10 +19,8 @@ function customerId(c: Context<AppEnv>): string {
   return checkId('customer', c.req.param('id'));
 }
 
-function idempotencyKey(c: Context<AppEnv>, purpose: string): string {
-  const key = c.req.header('idempotency-key');
-  if (key !== undefined && !/^[A-Za-z0-9_-]{8,128}$/.test(key)) throw new AppError(400, 'bad_request', 'Idempotency-Key must be 8-128 letters, digits, - or _');
-  return `${purpose}:${c.var.services.app.corpId}:${key ?? crypto.randomUUID()}`;
+function writeKey(c: Context<AppEnv>, purpose: string): string {
+  return idempotencyKey(c.req.header('idempotency-key'), purpose, c.var.services.app.corpId);
 }
 
 function stringList(value: unknown, field: string, maxItems: number, maxLength: number): string[] {
@@ -83,7 +82,7 @@ export const customersRoute = new Hono<AppEnv>()
       throw new AppError(428, 'version_required', 'Send If-Match with the version you read, e.g. If-Match: "3"');
     }
     const patch = readPatch(await c.req.json().catch(() => undefined));
-    const customer = await customers(c).update(id, version, patch, c.var.user, await c.var.services.scope(), idempotencyKey(c, 'patch'));
+    const customer = await customers(c).update(id, version, patch, c.var.user, await c.var.services.scope(), writeKey(c, 'patch'));
     c.header('etag', `"${customer.version}"`);
     return c.json({ customer });
   })
@@ -95,7 +94,7 @@ export const customersRoute = new Hono<AppEnv>()
     const body: unknown = await c.req.json().catch(() => undefined);
     const text = typeof body === 'object' && body !== null ? (body as { body?: unknown }).body : undefined;
     if (typeof text !== 'string' || text.trim() === '' || text.length > 5000) throw new AppError(400, 'bad_request', 'Send { "body": "…" } with 1-5000 characters');
-    const note = await customers(c).addNote(id, text.trim(), c.var.user, await c.var.services.scope(), idempotencyKey(c, 'note'));
+    const note = await customers(c).addNote(id, text.trim(), c.var.user, await c.var.services.scope(), writeKey(c, 'note'));
     return c.json({ note }, 201);
   })
 
