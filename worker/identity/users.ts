@@ -113,6 +113,14 @@ function fromRow(row: UserRow): User {
   };
 }
 
+/**
+ * Who did something, as touchpoints, bindings and CRM history record it: the member's WeCom userid,
+ * or `user:<id>` for a user no WeCom member is linked to yet (added by an admin before first login).
+ */
+export function actorOf(user: Pick<User, 'id' | 'wecomUserId'>): string {
+  return user.wecomUserId ?? `user:${user.id}`;
+}
+
 /** 1 active, 4 not yet activated (still a member); 2 disabled and 5 exited are not. */
 export function isActiveWeComStatus(wecomStatus: number | undefined): boolean {
   return wecomStatus === undefined || wecomStatus === 1 || wecomStatus === 4;

@@ -12,7 +12,7 @@ import { createEventStore } from '../events/store.ts';
 import { requireRole } from '../identity/guard.ts';
 import { createOrgSyncLog } from '../identity/org-sync.ts';
 import { startOrgSync } from '../identity/services.ts';
-import { createUserRepo, isRole, ROLES } from '../identity/users.ts';
+import { actorOf, createUserRepo, isRole, ROLES } from '../identity/users.ts';
 
 function positiveInt(value: string | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -65,7 +65,7 @@ export const admin = new Hono<AppEnv>()
     if (target.id === c.var.user.id && !unique.includes('admin')) {
       throw new AppError(409, 'conflict', 'You cannot remove your own admin role; ask another admin');
     }
-    await repo.setRoles(c.var.session.corpId, id, unique, c.var.user.wecomUserId ?? `user:${c.var.user.id}`, Date.now());
+    await repo.setRoles(c.var.session.corpId, id, unique, actorOf(c.var.user), Date.now());
     return c.json({ user: await repo.get(c.var.session.corpId, id) });
   })
 
