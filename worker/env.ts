@@ -2,8 +2,9 @@
  * @module
  * The worker's bindings and its one validated configuration reader.
  * Configuration names are part of the product's interface: tests, `npm run dev`
- * and deployments set them, and the README lists them.
+ * and deployments set them; worker/config-names.ts lists them and the README explains them.
  */
+import type { ConfigName } from './config-names.ts';
 import type { TokenBroker } from './wecom/tokens.ts';
 
 /** What the consumer receives: the D1 row id of a recorded callback event. */
@@ -11,43 +12,12 @@ export interface EventMessage {
   eventId: number;
 }
 
-export interface Env {
+/** The bindings wrangler.toml declares. */
+export interface Bindings {
   KV: KVNamespace;
   DB: D1Database;
   EVENTS: Queue<EventMessage>;
   ASSETS: Fetcher;
-  WECOM_CORP_ID?: string;
-  WECOM_AGENT_ID?: string;
-  WECOM_SECRET?: string;
-  WECOM_CALLBACK_TOKEN?: string;
-  WECOM_ENCODING_AES_KEY?: string;
-  WECOM_APPS?: string;
-  WECOM_API_BASE?: string;
-  WECOM_OAUTH_BASE?: string;
-  WECOM_LOGIN_BASE?: string;
-  SESSION_SECRET?: string;
-  ADMIN_USERIDS?: string;
-  /** The origin members open the sidebar at (`https://crm.example.com`): JS-SDK pages are signed for it and writes must come from it. */
-  PUBLIC_ORIGIN?: string;
-  TRUSTED_ORIGINS?: string;
-  /** `snsapi_base` (default, silent) or `snsapi_privateinfo` (consent; unlocks mobile via getuserdetail). */
-  WECOM_OAUTH_SCOPE?: string;
-  /** The role a member gets at first login or org sync: admin, manager, sales (default) or viewer. */
-  DEFAULT_ROLE?: string;
-  /** `on` (default): a new contact no customer matches becomes a basic customer owned by the member who added them. */
-  AUTO_CREATE_CUSTOMERS?: string;
-  /** Optional shared secret sent as `X-Proxy-Token` on every WeCom call, so the fixed-IP egress proxy serves only this worker. */
-  WECOM_API_PROXY_TOKEN?: string;
-  /** WeCom's trusted-domain check files, `WW_verify_<code>.txt:<content>`, comma-separated: served at the site root. */
-  WECOM_DOMAIN_VERIFY?: string;
-  /** Where customers live: `builtin` (default, D1) or `http` (the company's own CRM, docs/crm-openapi.yaml). */
-  CRM?: string;
-  /** With `CRM=http`: the base URL the contract's `/v1/...` paths are appended to. */
-  CRM_BASE_URL?: string;
-  /** With `CRM=http`: the bearer token the company CRM issued to this worker. */
-  CRM_API_TOKEN?: string;
-  /** With `CRM=http`: milliseconds per CRM call attempt (default 5000). */
-  CRM_TIMEOUT_MS?: string;
   /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
   TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
   /** Workers rate-limiting bindings (wrangler.toml `[[ratelimits]]`): login starts and signing per client IP, contact lookups per member. */
@@ -55,6 +25,9 @@ export interface Env {
   SIGNING_LIMIT: RateLimit;
   CONTACT_LOOKUP_LIMIT: RateLimit;
 }
+
+/** The bindings and every configuration value (worker/config-names.ts), each unset until configured. */
+export type Env = Bindings & Partial<Record<ConfigName, string>>;
 
 /** One WeCom self-built app: agent ids repeat across corps, so it is always keyed by both. */
 export interface WeComApp {
@@ -247,7 +220,8 @@ function readDomainVerify(value: string | undefined, problems: string[]): Map<st
   return files;
 }
 
-const DEFAULT_CRM_TIMEOUT_MS = 5_000;
+/** `CRM_TIMEOUT_MS` when unset: per attempt, so a slow company CRM fails a sidebar request in seconds. */
+export const DEFAULT_CRM_TIMEOUT_MS = 5_000;
 
 function readCrm(env: Env, problems: string[]): CrmConfig {
   const kind = env.CRM || 'builtin';
