@@ -4,11 +4,9 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { configOf, type Config, type Env } from './env.ts';
+import { configOf } from './env.ts';
 import { AppError } from './errors.ts';
 import { requireUser } from './identity/guard.ts';
-import type { Session } from './identity/sessions.ts';
-import type { User } from './identity/users.ts';
 import { securityHeaders } from './http/headers.ts';
 import { byClientIp, byMember, rateLimit } from './http/rate-limit.ts';
 import { sameOriginWrites } from './http/same-origin.ts';
@@ -25,19 +23,9 @@ import { domainVerify } from './routes/domain-verify.ts';
 import { health } from './routes/health.ts';
 import { jssdk } from './routes/jssdk.ts';
 import { me } from './routes/me.ts';
-import { createServices, type Services } from './services.ts';
+import { createServices } from './services.ts';
+import type { AppEnv } from './types.ts';
 import { WeComError, WeComFailure } from './wecom/errors.ts';
-
-export type AppEnv = {
-  Bindings: Env;
-  Variables: {
-    config: Config;
-    /** Set by the identity guard on every `/api` route except the public ones. */
-    session: Session & { hash: string };
-    user: User;
-    services: Services;
-  };
-};
 
 export function createApp() {
   const app = new Hono<AppEnv>();

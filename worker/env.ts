@@ -1,33 +1,13 @@
 /**
  * @module
- * The worker's bindings and its one validated configuration reader.
+ * The worker's one validated configuration reader (bindings are typed in bindings.ts).
  * Configuration names are part of the product's interface: tests, `npm run dev`
  * and deployments set them; worker/config-names.ts lists them and the README explains them.
  */
 import type { ConfigName } from './config-names.ts';
-import type { TokenBroker } from './wecom/tokens.ts';
 
-/** What the consumer receives: the D1 row id of a recorded callback event. */
-export interface EventMessage {
-  eventId: number;
-}
-
-/** The bindings wrangler.toml declares. */
-export interface Bindings {
-  KV: KVNamespace;
-  DB: D1Database;
-  EVENTS: Queue<EventMessage>;
-  ASSETS: Fetcher;
-  /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
-  TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
-  /** Workers rate-limiting bindings (wrangler.toml `[[ratelimits]]`): login starts and signing per client IP, contact lookups per member. */
-  LOGIN_LIMIT: RateLimit;
-  SIGNING_LIMIT: RateLimit;
-  CONTACT_LOOKUP_LIMIT: RateLimit;
-}
-
-/** The bindings and every configuration value (worker/config-names.ts), each unset until configured. */
-export type Env = Bindings & Partial<Record<ConfigName, string>>;
+/** Configuration as the worker receives it: every value a string, each unset until configured. */
+export type ConfigSource = Partial<Record<ConfigName, string>>;
 
 /** One WeCom self-built app: agent ids repeat across corps, so it is always keyed by both. */
 export interface WeComApp {
@@ -104,7 +84,7 @@ function readApp(source: Record<AppField, unknown>, label: (field: AppField) => 
   return complete ? (app as WeComApp) : undefined;
 }
 
-function readApps(env: Env, problems: string[]): WeComApp[] {
+function readApps(env: ConfigSource, problems: string[]): WeComApp[] {
   if (env.WECOM_APPS) {
     let parsed: unknown;
     try {
@@ -223,7 +203,7 @@ function readDomainVerify(value: string | undefined, problems: string[]): Map<st
 /** `CRM_TIMEOUT_MS` when unset: per attempt, so a slow company CRM fails a sidebar request in seconds. */
 export const DEFAULT_CRM_TIMEOUT_MS = 5_000;
 
-function readCrm(env: Env, problems: string[]): CrmConfig {
+function readCrm(env: ConfigSource, problems: string[]): CrmConfig {
   const kind = env.CRM || 'builtin';
   if (kind === 'builtin') return { kind };
   if (kind !== 'http') {
@@ -247,7 +227,7 @@ function readCrm(env: Env, problems: string[]): CrmConfig {
 }
 
 /** Reads and checks every configuration value; the result names every missing or malformed one. */
-export function readConfig(env: Env): ConfigResult {
+export function readConfig(env: ConfigSource): ConfigResult {
   const problems: string[] = [];
   const apps = readApps(env, problems);
   const apiBase = readBase('WECOM_API_BASE', env.WECOM_API_BASE, DEFAULT_API_BASE, problems);
@@ -293,7 +273,7 @@ export function readConfig(env: Env): ConfigResult {
 const cache = new WeakMap<object, ConfigResult>();
 
 /** `readConfig`, once per isolate and env object. */
-export function configOf(env: Env): ConfigResult {
+export function configOf(env: ConfigSource): ConfigResult {
   let result = cache.get(env);
   if (!result) {
     result = readConfig(env);

@@ -5,7 +5,8 @@
  * the org sync and the contact reconciliation (which needs the members the sync brings).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
-import { configOf, type Env } from './env.ts';
+import { configOf } from './env.ts';
+import type { Env } from './bindings.ts';
 import { startReconcile } from './contacts/jobs.ts';
 import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';

@@ -10,7 +10,8 @@ import { createContactsService, type ContactsService } from './contacts/service.
 import { createContactStore, type ContactStore } from './contacts/store.ts';
 import { crmFor } from './crm/index.ts';
 import type { Crm } from './crm/port.ts';
-import { findApp, type Config, type Env, type WeComApp } from './env.ts';
+import { findApp, type Config, type WeComApp } from './env.ts';
+import type { Env } from './bindings.ts';
 import { AppError } from './errors.ts';
 import type { Session } from './identity/sessions.ts';
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';

@@ -14,7 +14,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
-import type { EventMessage } from '../../worker/env.ts';
+import type { EventMessage } from '../../worker/bindings.ts';
 import { consumeEvents } from '../../worker/events/consumer.ts';
 import { createRegistry } from '../../worker/events/registry.ts';
 import { createEventStore } from '../../worker/events/store.ts';

@@ -3,7 +3,8 @@
  * Starting a reconciliation for one app, from the admin route or the scheduled job.
  */
 import { crmFor } from '../crm/index.ts';
-import type { Config, Env, WeComApp } from '../env.ts';
+import type { Config, WeComApp } from '../env.ts';
+import type { Env } from '../bindings.ts';
 import { wecomClientFor } from '../wecom/tokens.ts';
 import { createReconcileLog, reconcile, type ReconcileRun } from './reconcile.ts';
 import { createContactStore } from './store.ts';

@@ -4,7 +4,8 @@
  * A failure is written to the event's row and retried with backoff; when the queue gives up,
  * the message goes to the dead-letter queue, whose consumer marks the row failed. Nothing is dropped silently.
  */
-import { configOf, findApp, type Env, type EventMessage } from '../env.ts';
+import { configOf, findApp } from '../env.ts';
+import type { Env, EventMessage } from '../bindings.ts';
 import { log } from '../log.ts';
 import { createEventStore } from './store.ts';
 import type { HandlerRegistry } from './registry.ts';

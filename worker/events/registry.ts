@@ -4,7 +4,8 @@
  * the consumer runs every handler for the event's kind. Handlers must be idempotent:
  * a queue redelivers after a failure, so the same event can reach a handler twice.
  */
-import type { Config, Env, WeComApp } from '../env.ts';
+import type { Config, WeComApp } from '../env.ts';
+import type { Env } from '../bindings.ts';
 import type { WeComEvent } from '../wecom/events.ts';
 
 export interface HandlerContext {

@@ -2,7 +2,8 @@
  * @module
  * Starting an org sync for one app, from the admin route or the scheduled job.
  */
-import type { Config, Env, WeComApp } from '../env.ts';
+import type { Config, WeComApp } from '../env.ts';
+import type { Env } from '../bindings.ts';
 import { wecomClientFor } from '../wecom/tokens.ts';
 import { createOrgSyncLog, runOrgSync, type OrgSyncRun } from './org-sync.ts';
 import { createUserRepo } from './users.ts';

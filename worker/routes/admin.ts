@@ -3,7 +3,7 @@
  * `/api/admin/*` (admin role): users and their roles, org sync with progress, recent callback events.
  */
 import { Hono, type Context } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { AppError } from '../errors.ts';
 import { startReconcile } from '../contacts/jobs.ts';
 import { createReconcileLog } from '../contacts/reconcile.ts';

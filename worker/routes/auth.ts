@@ -8,7 +8,7 @@
  * gets a session.
  */
 import { Hono, type Context } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import type { WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { clearCookie, readCookie, setCookie } from '../identity/cookies.ts';

@@ -3,7 +3,7 @@
  * `/api/contacts/:externalUserId`: the contact beside its customer; bind, unbind, create.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { STAGES, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
 import { idempotencyKey } from '../http/idempotency.ts';

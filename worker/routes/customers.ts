@@ -3,7 +3,7 @@
  * `/api/customers`: search, read, edit (If-Match), notes, timeline.
  */
 import { Hono, type Context } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { createCustomersService } from '../contacts/customers.ts';
 import { STAGES, type CustomerPatch, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';

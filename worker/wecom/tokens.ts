@@ -22,7 +22,7 @@
  * otherwise it is answered from the cache: a page stuck in a retry loop cannot burn the hourly limit.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { configOf, findApp, type Config, type Env, type WeComApp } from '../env.ts';
+import { configOf, findApp, type Config, type ConfigSource, type WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { createWeComClient, fetchAccessToken, type TicketReply, type TokenSource, type WeComClient, type WeComTransportDeps } from './client.ts';
 import { WeComError, WeComTransportError, failureFromData, failureToData, type WeComFailureData } from './errors.ts';
@@ -133,7 +133,7 @@ function toResult<T>(work: Promise<T>): Promise<BrokerResult<T>> {
  * The single refresher for one app. RPC methods take the app's ids (the broker reads the secret
  * and API base from the shared configuration, so no secret travels in a request).
  */
-export class TokenBroker extends DurableObject<Env> {
+export class TokenBroker extends DurableObject<ConfigSource & { KV: KVNamespace }> {
   readonly #once = singleFlight();
 
   accessToken(app: AppRef): Promise<BrokerResult<Lease>> {
