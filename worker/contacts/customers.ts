@@ -86,3 +86,5 @@ export function createCustomersService(deps: CustomersDeps) {
     },
   };
 }
+
+export type CustomersService = ReturnType<typeof createCustomersService>;

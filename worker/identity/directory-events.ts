@@ -5,10 +5,10 @@
  * existence, or a deactivation of someone already inactive.
  */
 import type { EventHandler } from '../events/registry.ts';
-import { createUserRepo, memberFacts } from './users.ts';
+import { memberFacts } from './users.ts';
 
-export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event, { env, config }) => {
-  const users = createUserRepo(env.DB);
+export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event, { services }) => {
+  const { users, config } = services;
   const now = Date.now();
   switch (event.changeType) {
     case 'create_user':
