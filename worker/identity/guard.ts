@@ -40,6 +40,3 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
     await next();
   };
 }
-
-/** Roles that may change data; `viewer` only reads. */
-export const requireWriter = requireRole('manager', 'sales');

@@ -131,11 +131,6 @@ export interface UserListReply extends WeComReply {
   userlist: WeComUser[];
 }
 
-export interface UserIdListReply extends WeComReply {
-  next_cursor?: string;
-  dept_user: Array<{ userid: string; department: number }>;
-}
-
 export interface Department {
   id: number;
   name?: string;
@@ -307,7 +302,6 @@ export interface WeComClient {
   getUser(userid: string): Promise<UserReply>;
   listUsers(departmentId: number): Promise<UserListReply>;
   /** Needs the contacts-sync secret. */
-  listUserIds(options?: { cursor?: string; limit?: number }): Promise<UserIdListReply>;
   listDepartments(id?: number): Promise<DepartmentListReply>;
   getExternalContact(externalUserId: string, cursor?: string): Promise<ExternalContactReply>;
   getFollowUserList(): Promise<FollowUserListReply>;
@@ -502,7 +496,6 @@ export function createWeComClient(deps: WeComClientDeps): WeComClient {
     getUserDetail: (userTicket) => readPost<UserDetailReply>('auth/getuserdetail', { user_ticket: userTicket }),
     getUser: (userid) => get<UserReply>('user/get', { userid }),
     listUsers: (departmentId) => get<UserListReply>('user/list', { department_id: String(departmentId) }),
-    listUserIds: (options = {}) => readPost<UserIdListReply>('user/list_id', options),
     listDepartments: (id) => get<DepartmentListReply>('department/list', { id: id === undefined ? undefined : String(id) }),
     getExternalContact: (externalUserId, cursor) => get<ExternalContactReply>('externalcontact/get', { external_userid: externalUserId, cursor }),
     getFollowUserList: () => get<FollowUserListReply>('externalcontact/get_follow_user_list'),
