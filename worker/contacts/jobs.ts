@@ -2,20 +2,12 @@
  * @module
  * Starting a reconciliation for one app, from the admin route or the scheduled job.
  */
+import { startRun, type StartedRun } from '../jobs/runs.ts';
 import type { AppServices } from '../services.ts';
-import { reconcile, type ReconcileRun } from './reconcile.ts';
+import { reconcile, type ReconcileCounts, type ReconcileRun } from './reconcile.ts';
 
-export async function startReconcile(
-  services: AppServices,
-  trigger: ReconcileRun['trigger'],
-  startedBy: string | null,
-): Promise<{ run: ReconcileRun; alreadyRunning: boolean; finished: Promise<ReconcileRun> | undefined }> {
+export function startReconcile(services: AppServices, trigger: ReconcileRun['trigger'], startedBy: string | null): Promise<StartedRun<ReconcileCounts>> {
   const { app, config, reconcileLog } = services;
-  const { run, alreadyRunning } = await reconcileLog.start(trigger, startedBy, Date.now());
-  if (alreadyRunning) return { run, alreadyRunning, finished: undefined };
-  const finished = reconcile(
-    { ...run },
-    { app, client: services.wecom, crm: services.crm, store: services.store, log: reconcileLog, autoCreate: config.autoCreateCustomers },
-  );
-  return { run, alreadyRunning, finished };
+  const deps = { app, client: services.wecom, crm: services.crm, store: services.store, log: reconcileLog, autoCreate: config.autoCreateCustomers };
+  return startRun(reconcileLog, trigger, startedBy, (run) => reconcile(run, deps));
 }
