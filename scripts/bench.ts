@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { benchIntake, type IntakeResult } from './bench-intake.ts';
 import { benchBurst, benchTokens, type BurstResult, type Target, type TokenResult } from './bench-product.ts';
 import { benchSidebar, firstLoadJs, type FirstLoadJs, type SidebarResult } from './bench-sidebar.ts';
-import { CONFIG_NAMES, freePort, root, startLocal } from './local.ts';
+import { CONFIG_NAMES } from '../worker/config-names.ts';
+import { freePort, root, startLocal } from './local.ts';
 
 type Part<T> = T | { error: string };
 

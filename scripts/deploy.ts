@@ -23,6 +23,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { APP_CONFIG_NAMES, RECOMMENDED_CONFIG, REQUIRED_CONFIG } from '../worker/config-names.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,12 +31,6 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const QUEUES = ['wecom-events', 'wecom-events-dlq'] as const;
 export const DATABASE_NAME = 'wecom-crm';
 export const DATABASE_BINDING = 'DB';
-
-/** Without these (or WECOM_APPS in place of the five app values) every route answers 503. */
-export const REQUIRED_SECRETS = ['WECOM_CORP_ID', 'WECOM_AGENT_ID', 'WECOM_SECRET', 'WECOM_CALLBACK_TOKEN', 'WECOM_ENCODING_AES_KEY', 'SESSION_SECRET', 'PUBLIC_ORIGIN'] as const;
-const APP_SECRETS = new Set<string>(['WECOM_CORP_ID', 'WECOM_AGENT_ID', 'WECOM_SECRET', 'WECOM_CALLBACK_TOKEN', 'WECOM_ENCODING_AES_KEY']);
-/** Not enforced by the worker, but a real corp needs them: calls from Cloudflare's own IPs get 60020. */
-export const RECOMMENDED_SECRETS = ['WECOM_API_BASE', 'WECOM_API_PROXY_TOKEN', 'ADMIN_USERIDS'] as const;
 
 export interface CommandResult {
   code: number;
@@ -115,9 +110,11 @@ export function isAlreadyExists(output: string): boolean {
   return /already (exists|taken)|\b11009\b/i.test(output);
 }
 
+const isAppConfig = (name: string) => (APP_CONFIG_NAMES as readonly string[]).includes(name);
+
 /** Required secrets missing from `present`; WECOM_APPS stands in for the five per-app values. */
 export function missingSecrets(present: ReadonlySet<string>): string[] {
-  return REQUIRED_SECRETS.filter((name) => !present.has(name) && !(APP_SECRETS.has(name) && present.has('WECOM_APPS')));
+  return REQUIRED_CONFIG.filter((name) => !present.has(name) && !(isAppConfig(name) && present.has('WECOM_APPS')));
 }
 
 export async function deploy(options: DeployOptions = {}): Promise<void> {
@@ -201,7 +198,7 @@ export async function deploy(options: DeployOptions = {}): Promise<void> {
     heading('Secrets');
     if (dryRun) {
       wouldRun(wrangler, ['secret', 'list', '--format', 'json']);
-      log(`  required: ${REQUIRED_SECRETS.join(', ')} (or WECOM_APPS for the five app values); recommended: ${RECOMMENDED_SECRETS.join(', ')}`);
+      log(`  required: ${REQUIRED_CONFIG.join(', ')} (or WECOM_APPS for the five app values); recommended: ${RECOMMENDED_CONFIG.join(', ')}`);
     } else {
       const listed = await run(wrangler, ['secret', 'list', '--format', 'json'], { capture: true, env });
       let present: Set<string> | undefined;
@@ -214,7 +211,7 @@ export async function deploy(options: DeployOptions = {}): Promise<void> {
         log('  could not list the secrets; check them with npx wrangler secret list');
       } else {
         const missing = missingSecrets(present);
-        const advised = RECOMMENDED_SECRETS.filter((name) => !present.has(name));
+        const advised = RECOMMENDED_CONFIG.filter((name) => !present.has(name));
         if (missing.length === 0) log('  every required secret is set');
         else log(`  missing (the worker answers 503 until they are set): ${missing.map((name) => `npx wrangler secret put ${name}`).join('; ')}`);
         if (advised.length > 0) log(`  not set, and a real corp needs them (README, Deploying to Cloudflare): ${advised.join(', ')}`);

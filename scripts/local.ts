@@ -11,36 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { startSimulator } from '../dev/simulator/server.ts';
+import { CONFIG_NAMES } from '../worker/config-names.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
 export const demoVarsFile = join(root, 'dev', 'fixtures', 'demo.vars');
-
-/** The configuration names the worker reads; any of them set in the environment overrides the demo value. */
-export const CONFIG_NAMES = [
-  'WECOM_CORP_ID',
-  'WECOM_AGENT_ID',
-  'WECOM_SECRET',
-  'WECOM_CALLBACK_TOKEN',
-  'WECOM_ENCODING_AES_KEY',
-  'WECOM_APPS',
-  'WECOM_API_BASE',
-  'WECOM_OAUTH_BASE',
-  'WECOM_LOGIN_BASE',
-  'SESSION_SECRET',
-  'ADMIN_USERIDS',
-  'PUBLIC_ORIGIN',
-  'TRUSTED_ORIGINS',
-  'WECOM_API_PROXY_TOKEN',
-  'WECOM_DOMAIN_VERIFY',
-  'WECOM_OAUTH_SCOPE',
-  'DEFAULT_ROLE',
-  'AUTO_CREATE_CUSTOMERS',
-  'CRM',
-  'CRM_BASE_URL',
-  'CRM_API_TOKEN',
-  'CRM_TIMEOUT_MS',
-] as const;
 
 export function readVarsFile(path: string): Record<string, string> {
   const vars: Record<string, string> = {};

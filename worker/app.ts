@@ -4,16 +4,13 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { configOf, type Config, type Env } from './env.ts';
+import { configOf } from './env.ts';
 import { AppError } from './errors.ts';
 import { requireUser } from './identity/guard.ts';
-import type { Session } from './identity/sessions.ts';
-import type { User } from './identity/users.ts';
 import { securityHeaders } from './http/headers.ts';
 import { byClientIp, byMember, rateLimit } from './http/rate-limit.ts';
 import { sameOriginWrites } from './http/same-origin.ts';
 import { log } from './log.ts';
-import { CrmRejectedError, CrmUnavailableError } from './crm/port.ts';
 import { admin } from './routes/admin.ts';
 import { auth } from './routes/auth.ts';
 import { callback } from './routes/callback.ts';
@@ -25,19 +22,8 @@ import { domainVerify } from './routes/domain-verify.ts';
 import { health } from './routes/health.ts';
 import { jssdk } from './routes/jssdk.ts';
 import { me } from './routes/me.ts';
-import { createServices, type Services } from './services.ts';
-import { WeComError, WeComFailure } from './wecom/errors.ts';
-
-export type AppEnv = {
-  Bindings: Env;
-  Variables: {
-    config: Config;
-    /** Set by the identity guard on every `/api` route except the public ones. */
-    session: Session & { hash: string };
-    user: User;
-    services: Services;
-  };
-};
+import { createServices } from './services.ts';
+import type { AppEnv } from './types.ts';
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -88,31 +74,14 @@ export function createApp() {
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
   app.onError((err, c) => {
-    if (err instanceof AppError) {
-      return c.json({ error: err.code, message: err.message, ...err.details }, err.status);
+    const known = err instanceof HTTPException ? new AppError(err.status, 'http_error', err.message || 'Request refused') : err;
+    const path = new URL(c.req.url).pathname;
+    if (known instanceof AppError) {
+      const line = known.logged();
+      if (line) log(line.level, line.event, { path, ...line.fields });
+      return c.json(known.wire(), known.status);
     }
-    if (err instanceof WeComFailure) {
-      // 503 when the deployment is misconfigured (secret, corp id, permission, trusted IP), 502 for other upstream failures.
-      log(err.status === 503 ? 'error' : 'warn', 'wecom.failed', {
-        path: new URL(c.req.url).pathname,
-        code: err.code,
-        endpoint: err.endpoint,
-        corpId: err.corpId,
-        errcode: err instanceof WeComError ? err.errcode : undefined,
-        errmsg: err instanceof WeComError ? err.errmsg : undefined,
-      });
-      const body: Record<string, string | number> = { error: err.code, message: err.message, hint: err.hint };
-      if (err instanceof WeComError) body.errcode = err.errcode;
-      return c.json(body, err.status);
-    }
-    if (err instanceof CrmUnavailableError || err instanceof CrmRejectedError) {
-      log(err instanceof CrmUnavailableError ? 'error' : 'warn', 'crm.failed', { path: new URL(c.req.url).pathname, code: err.code, operation: err.operation });
-      return c.json({ error: err.code, message: err.message, operation: err.operation }, err.status);
-    }
-    if (err instanceof HTTPException) {
-      return c.json({ error: 'http_error', message: err.message || 'Request refused' }, err.status);
-    }
-    log('error', 'unhandled', { path: new URL(c.req.url).pathname, message: err instanceof Error ? err.message : String(err) });
+    log('error', 'unhandled', { path, message: err instanceof Error ? err.message : String(err) });
     return c.json({ error: 'internal', message: 'Internal error' }, 500);
   });
 

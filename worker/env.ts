@@ -1,60 +1,13 @@
 /**
  * @module
- * The worker's bindings and its one validated configuration reader.
+ * The worker's one validated configuration reader (bindings are typed in bindings.ts).
  * Configuration names are part of the product's interface: tests, `npm run dev`
- * and deployments set them, and the README lists them.
+ * and deployments set them; worker/config-names.ts lists them and the README explains them.
  */
-import type { TokenBroker } from './wecom/tokens.ts';
+import type { ConfigName } from './config-names.ts';
 
-/** What the consumer receives: the D1 row id of a recorded callback event. */
-export interface EventMessage {
-  eventId: number;
-}
-
-export interface Env {
-  KV: KVNamespace;
-  DB: D1Database;
-  EVENTS: Queue<EventMessage>;
-  ASSETS: Fetcher;
-  WECOM_CORP_ID?: string;
-  WECOM_AGENT_ID?: string;
-  WECOM_SECRET?: string;
-  WECOM_CALLBACK_TOKEN?: string;
-  WECOM_ENCODING_AES_KEY?: string;
-  WECOM_APPS?: string;
-  WECOM_API_BASE?: string;
-  WECOM_OAUTH_BASE?: string;
-  WECOM_LOGIN_BASE?: string;
-  SESSION_SECRET?: string;
-  ADMIN_USERIDS?: string;
-  /** The origin members open the sidebar at (`https://crm.example.com`): JS-SDK pages are signed for it and writes must come from it. */
-  PUBLIC_ORIGIN?: string;
-  TRUSTED_ORIGINS?: string;
-  /** `snsapi_base` (default, silent) or `snsapi_privateinfo` (consent; unlocks mobile via getuserdetail). */
-  WECOM_OAUTH_SCOPE?: string;
-  /** The role a member gets at first login or org sync: admin, manager, sales (default) or viewer. */
-  DEFAULT_ROLE?: string;
-  /** `on` (default): a new contact no customer matches becomes a basic customer owned by the member who added them. */
-  AUTO_CREATE_CUSTOMERS?: string;
-  /** Optional shared secret sent as `X-Proxy-Token` on every WeCom call, so the fixed-IP egress proxy serves only this worker. */
-  WECOM_API_PROXY_TOKEN?: string;
-  /** WeCom's trusted-domain check files, `WW_verify_<code>.txt:<content>`, comma-separated: served at the site root. */
-  WECOM_DOMAIN_VERIFY?: string;
-  /** Where customers live: `builtin` (default, D1) or `http` (the company's own CRM, docs/crm-openapi.yaml). */
-  CRM?: string;
-  /** With `CRM=http`: the base URL the contract's `/v1/...` paths are appended to. */
-  CRM_BASE_URL?: string;
-  /** With `CRM=http`: the bearer token the company CRM issued to this worker. */
-  CRM_API_TOKEN?: string;
-  /** With `CRM=http`: milliseconds per CRM call attempt (default 5000). */
-  CRM_TIMEOUT_MS?: string;
-  /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
-  TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
-  /** Workers rate-limiting bindings (wrangler.toml `[[ratelimits]]`): login starts and signing per client IP, contact lookups per member. */
-  LOGIN_LIMIT: RateLimit;
-  SIGNING_LIMIT: RateLimit;
-  CONTACT_LOOKUP_LIMIT: RateLimit;
-}
+/** Configuration as the worker receives it: every value a string, each unset until configured. */
+export type ConfigSource = Partial<Record<ConfigName, string>>;
 
 /** One WeCom self-built app: agent ids repeat across corps, so it is always keyed by both. */
 export interface WeComApp {
@@ -131,7 +84,7 @@ function readApp(source: Record<AppField, unknown>, label: (field: AppField) => 
   return complete ? (app as WeComApp) : undefined;
 }
 
-function readApps(env: Env, problems: string[]): WeComApp[] {
+function readApps(env: ConfigSource, problems: string[]): WeComApp[] {
   if (env.WECOM_APPS) {
     let parsed: unknown;
     try {
@@ -247,9 +200,10 @@ function readDomainVerify(value: string | undefined, problems: string[]): Map<st
   return files;
 }
 
-const DEFAULT_CRM_TIMEOUT_MS = 5_000;
+/** `CRM_TIMEOUT_MS` when unset: per attempt, so a slow company CRM fails a sidebar request in seconds. */
+export const DEFAULT_CRM_TIMEOUT_MS = 5_000;
 
-function readCrm(env: Env, problems: string[]): CrmConfig {
+function readCrm(env: ConfigSource, problems: string[]): CrmConfig {
   const kind = env.CRM || 'builtin';
   if (kind === 'builtin') return { kind };
   if (kind !== 'http') {
@@ -273,7 +227,7 @@ function readCrm(env: Env, problems: string[]): CrmConfig {
 }
 
 /** Reads and checks every configuration value; the result names every missing or malformed one. */
-export function readConfig(env: Env): ConfigResult {
+export function readConfig(env: ConfigSource): ConfigResult {
   const problems: string[] = [];
   const apps = readApps(env, problems);
   const apiBase = readBase('WECOM_API_BASE', env.WECOM_API_BASE, DEFAULT_API_BASE, problems);
@@ -319,7 +273,7 @@ export function readConfig(env: Env): ConfigResult {
 const cache = new WeakMap<object, ConfigResult>();
 
 /** `readConfig`, once per isolate and env object. */
-export function configOf(env: Env): ConfigResult {
+export function configOf(env: ConfigSource): ConfigResult {
   let result = cache.get(env);
   if (!result) {
     result = readConfig(env);

@@ -3,7 +3,7 @@
  * The worker's entry: exports the handlers and nothing else.
  */
 import { createApp } from './app.ts';
-import type { Env, EventMessage } from './env.ts';
+import type { Env, EventMessage } from './bindings.ts';
 import { consumeDeadLetters, consumeEvents } from './events/consumer.ts';
 import { handlers } from './events/handlers.ts';
 import { runScheduledJobs } from './scheduled.ts';

@@ -5,11 +5,13 @@
  * the org sync and the contact reconciliation (which needs the members the sync brings).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
-import { configOf, type Env } from './env.ts';
+import { configOf } from './env.ts';
+import type { Env } from './bindings.ts';
 import { startReconcile } from './contacts/jobs.ts';
 import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
+import { appServices } from './services.ts';
 
 /** Hourly, prune only: each run then deletes about an hour's worth of rows, in small statements. */
 export const PRUNE_CRON = '17 * * * *';
@@ -40,9 +42,10 @@ export async function runScheduledJobs(cron: string, env: Env, now: number): Pro
     return;
   }
   for (const app of config.config.apps) {
-    const synced = await startOrgSync(env, config.config, app, 'scheduled', null);
+    const services = appServices(env, config.config, app);
+    const synced = await startOrgSync(services, 'scheduled', null);
     if (synced.finished) await synced.finished;
-    const reconciled = await startReconcile(env, config.config, app, 'scheduled', null);
+    const reconciled = await startReconcile(services, 'scheduled', null);
     if (reconciled.finished) await reconciled.finished;
   }
 }

@@ -1,49 +1,76 @@
 /**
  * @module
- * The services a signed-in request works with, built once per request from the bindings,
- * the configuration and the session: the WeCom client of the session's app, the CRM,
- * contacts, users, and the reader's scope (computed on first use).
+ * Every service is built here from the bindings and the configuration, for routes, queue handlers
+ * and jobs alike: one app's WeCom client, the CRM, contacts, customers, users, the event log and
+ * the job logs. A signed-in request adds the reader's scope (computed on first use).
  */
-import { contactInScope, scopeOf, type Scope } from './contacts/access.ts';
-import { createProfileCache } from './contacts/profile.ts';
+import { scopeOf, type Scope } from './contacts/access.ts';
+import { createCustomersService, type CustomersService } from './contacts/customers.ts';
+import { createProfileCache, type ProfileCache } from './contacts/profile.ts';
+import { createReconcileLog, type ReconcileCounts } from './contacts/reconcile.ts';
 import { createContactsService, type ContactsService } from './contacts/service.ts';
 import { createContactStore, type ContactStore } from './contacts/store.ts';
 import { crmFor } from './crm/index.ts';
 import type { Crm } from './crm/port.ts';
-import { findApp, type Config, type Env, type WeComApp } from './env.ts';
+import type { Env } from './bindings.ts';
+import { findApp, type Config, type WeComApp } from './env.ts';
 import { AppError } from './errors.ts';
+import { createEventStore, type EventStore } from './events/store.ts';
+import { createOrgSyncLog, type OrgSyncCounts } from './identity/org-sync.ts';
 import type { Session } from './identity/sessions.ts';
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';
+import type { RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
 import { wecomClientFor } from './wecom/tokens.ts';
 
-export interface Services {
+/** What any work for one configured app uses. */
+export interface AppServices {
   app: WeComApp;
+  config: Config;
   wecom: WeComClient;
   crm: Crm;
   store: ContactStore;
+  profiles: ProfileCache;
   contacts: ContactsService;
+  customers: CustomersService;
   users: UserRepo;
+  events: EventStore;
+  orgSyncLog: RunLog<OrgSyncCounts>;
+  reconcileLog: RunLog<ReconcileCounts>;
+}
+
+/** What a signed-in request works with: its app's services and the reader's scope. */
+export interface Services extends AppServices {
   scope(): Promise<Scope>;
+}
+
+export function appServices(env: Env, config: Config, app: WeComApp): AppServices {
+  const wecom = wecomClientFor(env, config, app);
+  const crm = crmFor(env, config);
+  const store = createContactStore(env.DB);
+  const profiles = createProfileCache(env.KV);
+  const users = createUserRepo(env.DB);
+  const corpId = app.corpId;
+  return {
+    app,
+    config,
+    wecom,
+    crm,
+    store,
+    profiles,
+    users,
+    contacts: createContactsService({ corpId, client: wecom, crm, store, cache: profiles, users, db: env.DB }),
+    customers: createCustomersService({ corpId, crm, store, db: env.DB }),
+    events: createEventStore(env.DB),
+    orgSyncLog: createOrgSyncLog(env.DB, app),
+    reconcileLog: createReconcileLog(env.DB, app),
+  };
 }
 
 export function createServices(env: Env, config: Config, session: Session, user: User): Services {
   const app = findApp(config, session.corpId, session.agentId);
   if (!app) throw new AppError(401, 'unauthenticated', 'The app of this session is no longer configured: log in again');
-  const wecom = wecomClientFor(env, config, app);
-  const crm = crmFor(env, config);
-  const store = createContactStore(env.DB);
-  const users = createUserRepo(env.DB);
+  const services = appServices(env, config, app);
   let scope: Promise<Scope> | undefined;
-  return {
-    app,
-    wecom,
-    crm,
-    store,
-    users,
-    contacts: createContactsService({ corpId: app.corpId, client: wecom, crm, store, cache: createProfileCache(env.KV), users, db: env.DB }),
-    scope: () => (scope ??= scopeOf(user, users, env.DB)),
-  };
+  return { ...services, scope: () => (scope ??= scopeOf(user, services.users, env.DB)) };
 }
-
-export { contactInScope };

@@ -161,16 +161,26 @@ const noteSchema = v.strictObject({ body: nonEmpty(10_000) });
 
 // ---- the contract's search rules, written from the contract text ------------------------------------
 
+/** The contract's normalised mobile: the digits one dials from mainland China. */
 function mobileDigits(raw: string): string {
   const digits = raw.replace(/[^0-9]/g, '');
-  const trimmed = raw.trimStart();
-  if (trimmed.startsWith('+86')) return digits.slice(2);
-  if (trimmed.startsWith('0086')) return digits.slice(4);
-  return digits.length === 13 && digits.startsWith('86') ? digits.slice(2) : digits;
+  if (!/^[\s(（]*(\+|00)/.test(raw)) return /^861[3-9][0-9]{9}$/.test(digits) ? digits.slice(2) : digits;
+  const international = digits.startsWith('00') ? digits.slice(2) : digits;
+  if (international === '') return '';
+  if (!international.startsWith('86')) return `00${international}`;
+  const national = international.slice(2);
+  const keepsAsIs = national === '' || national.startsWith('0') || /^1[3-9][0-9]{9}$/.test(national);
+  return keepsAsIs ? national : `0${national}`;
+}
+
+/** Digits searched for in free text: without a leading +86 or 0086, and nothing added. */
+function phoneFragment(query: string): string {
+  const digits = query.replace(/[^0-9]/g, '');
+  return /^\s*(\+|00)86/.test(query) ? digits.replace(/^(00)?86/, '') : digits;
 }
 
 function looksLikePhone(query: string): boolean {
-  return /^[0-9 +()\-]+$/.test(query) && mobileDigits(query).length >= 4;
+  return /^[0-9 +()\-]+$/.test(query) && phoneFragment(query).length >= 4;
 }
 
 function matches(customer: Customer, query: v.InferOutput<typeof querySchema>): boolean {
@@ -178,7 +188,7 @@ function matches(customer: Customer, query: v.InferOutput<typeof querySchema>): 
   if (needle !== '') {
     const lower = needle.toLowerCase();
     const inText = customer.name.toLowerCase().includes(lower) || customer.company.toLowerCase().includes(lower);
-    const inMobile = looksLikePhone(needle) && customer.mobiles.some((m) => mobileDigits(m).includes(mobileDigits(needle)));
+    const inMobile = looksLikePhone(needle) && customer.mobiles.some((m) => mobileDigits(m).includes(phoneFragment(needle)));
     if (!inText && !inMobile) return false;
   }
   const unionid = (query.unionid ?? '').trim();

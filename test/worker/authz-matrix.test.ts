@@ -14,7 +14,8 @@ import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
-import { createSessionStore } from '../../worker/identity/sessions.ts';
+import { profileKey } from '../../worker/contacts/profile.ts';
+import { createSessionStore, sessionKey } from '../../worker/identity/sessions.ts';
 import { createUserRepo } from '../../worker/identity/users.ts';
 import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { waitFor } from './callback-helpers.ts';
@@ -120,7 +121,7 @@ async function resetAll(): Promise<void> {
       env.DB.prepare(`DELETE FROM ${table}`),
     ),
   );
-  for (const id of Object.values(demoIds.externalUserIds)) await env.KV.delete(`contact:${corpId}:${id}`);
+  for (const id of Object.values(demoIds.externalUserIds)) await env.KV.delete(profileKey(corpId, id));
 }
 
 async function setup(): Promise<Fixture> {
@@ -153,7 +154,7 @@ async function setup(): Promise<Fixture> {
 
   // Past the 7-day ceiling: the record is still in KV, but the session is over.
   const expired = await login('wangwu');
-  const key = `session:${await createSessionStore(env.KV, env.SESSION_SECRET ?? '').hashOf(expired.slice('sid='.length))}`;
+  const key = sessionKey(await createSessionStore(env.KV, env.SESSION_SECRET ?? '').hashOf(expired.slice('sid='.length)));
   const record = await env.KV.get<Record<string, unknown>>(key, 'json');
   expect(record).not.toBeNull();
   const longAgo = Date.now() - 8 * 24 * 60 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { EventMessage } from '../../worker/env.ts';
+import type { EventMessage } from '../../worker/bindings.ts';
 import { consumeDeadLetters, consumeEvents, retryDelaySeconds } from '../../worker/events/consumer.ts';
 import { createRegistry } from '../../worker/events/registry.ts';
 import { createEventStore } from '../../worker/events/store.ts';

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
 import { demoIds } from '../../dev/fixtures/demo-corp.ts';
+import { profileKey } from '../../worker/contacts/profile.ts';
 import { contactEventXml, postCallback, waitFor } from './callback-helpers.ts';
 import { api, login, resetIdentity, setRole, simulator } from './identity-helpers.ts';
 
@@ -37,7 +38,7 @@ async function resetContacts() {
   await env.DB.batch(
     ['contact_bindings', 'contact_follows', 'touchpoints', 'events', 'crm_customer_mobiles', 'crm_notes', 'crm_history', 'crm_idempotency', 'crm_customers'].map((table) => env.DB.prepare(`DELETE FROM ${table}`)),
   );
-  for (const id of Object.values(demoIds.externalUserIds)) await env.KV.delete(`contact:${corpId}:${id}`);
+  for (const id of Object.values(demoIds.externalUserIds)) await env.KV.delete(profileKey(corpId, id));
 }
 
 async function seedCustomer(draft: { name: string; unionid?: string; mobiles?: string[]; ownerUserid?: string }, key: string) {

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { clampLimit, createBuiltinCrm, escapeLike, mobileFragment, normaliseMobile } from '../../worker/crm/builtin.ts';
+import { clampLimit, createBuiltinCrm, escapeLike } from '../../worker/crm/builtin.ts';
 import { crmContract, newCorpId, writeContext } from './crm-contract.ts';
 
 crmContract('builtin', () => createBuiltinCrm(env.DB));
@@ -11,31 +11,7 @@ function steppingClock(start = 1_750_000_000_000): () => number {
   return () => (at += 1_000);
 }
 
-describe('normaliseMobile', () => {
-  it.each([
-    ['13800138000', '13800138000'],
-    ['138 0013 8000', '13800138000'],
-    ['138-0013-8000', '13800138000'],
-    ['+86 138 0013 8000', '13800138000'],
-    ['+8613800138000', '13800138000'],
-    ['008613800138000', '13800138000'],
-    ['8613800138000', '13800138000'],
-    ['+86 10 6552 9988', '1065529988'],
-    ['861234', '861234'],
-    ['+1 (415) 555-0100', '14155550100'],
-    ['n/a', ''],
-  ])('reads %s as %s', (raw, digits) => {
-    expect(normaliseMobile(raw)).toBe(digits);
-  });
-
-  it('treats text as a phone fragment only when it is digits and separators with at least 4 digits', () => {
-    expect(mobileFragment('0013 8000')).toBe('00138000');
-    expect(mobileFragment('+86 1380')).toBe('1380');
-    expect(mobileFragment('+86 138')).toBeUndefined();
-    expect(mobileFragment('138')).toBeUndefined();
-    expect(mobileFragment('Acme 1380')).toBeUndefined();
-  });
-
+describe('builtin CRM search helpers', () => {
   it('escapes LIKE wildcards and the escape character itself', () => {
     expect(escapeLike('50%_off\\')).toBe('50\\%\\_off\\\\');
   });

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CrmRejectedError, type Crm, type CustomerDraft, type WriteContext } from '../../worker/crm/port.ts';
+import { SAME_PHONES } from './mobile-table.ts';
 
 export function newCorpId(): string {
   return `wwtest${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
@@ -116,15 +117,14 @@ export function crmContract(name: string, make: () => Crm): void {
     it('finds by a mobile however it is written, and by part of one in free text', async () => {
       const crm = make();
       const corpId = newCorpId();
-      await seed(corpId, [
-        { name: 'Mobile', mobiles: ['+86 138-0013-8000'] },
-        { name: 'Other', mobiles: ['13900139000'] },
-      ]);
-      for (const mobile of ['13800138000', '+8613800138000', '8613800138000', '138 0013 8000', '0086 138 0013 8000']) {
-        expect((await crm.find(corpId, { mobile })).map((c) => c.name), mobile).toEqual(['Mobile']);
+      // Each phone stored in its first form; every form of it finds it, and no form of another phone does.
+      await seed(corpId, SAME_PHONES.map(({ phone, forms }) => ({ name: phone, mobiles: [forms[0] ?? ''] })));
+      for (const { phone, forms } of SAME_PHONES) {
+        for (const mobile of forms) expect((await crm.find(corpId, { mobile })).map((c) => c.name), mobile).toEqual([phone]);
       }
       expect(await crm.find(corpId, { mobile: '1380013800' })).toEqual([]);
-      expect((await crm.find(corpId, { text: '0013 8000' })).map((c) => c.name)).toEqual(['Mobile']);
+      expect((await crm.find(corpId, { text: '0013 8000' })).map((c) => c.name)).toEqual(['a mainland mobile']);
+      expect((await crm.find(corpId, { text: '+86 21 6123' })).map((c) => c.name).sort()).toEqual(['a Shanghai extension', 'a Shanghai landline']);
     });
 
     it('finds by unionid and by owner, and an empty owner list finds nobody', async () => {

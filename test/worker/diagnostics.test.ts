@@ -16,7 +16,8 @@ import {
   type CheckResult,
   type DiagnosticsReport,
 } from '../../worker/diagnostics/checks.ts';
-import { DEFAULT_API_BASE, readConfig, type Env, type WeComApp } from '../../worker/env.ts';
+import type { Env } from '../../worker/bindings.ts';
+import { DEFAULT_API_BASE, readConfig, type WeComApp } from '../../worker/env.ts';
 import { CALLBACK_VERIFIED_KEY } from '../../worker/routes/callback.ts';
 import { sealVerification } from '../../worker/wecom/envelope.ts';
 import { brokerName, forgetCachedTokens, ticketsKvKey, tokenKvKey } from '../../worker/wecom/tokens.ts';

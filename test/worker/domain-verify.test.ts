@@ -6,7 +6,8 @@ import { createExecutionContext, env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
-import { readConfig, type Env } from '../../worker/env.ts';
+import type { Env } from '../../worker/bindings.ts';
+import { readConfig } from '../../worker/env.ts';
 
 const files = 'WW_verify_AbC123xyz.txt:k9Jd72Lmq0Zt, WW_verify_Second42.txt:second-content';
 

@@ -14,7 +14,8 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
-import type { EventMessage } from '../../worker/env.ts';
+import type { EventMessage } from '../../worker/bindings.ts';
+import { profileKey } from '../../worker/contacts/profile.ts';
 import { consumeEvents } from '../../worker/events/consumer.ts';
 import { createRegistry } from '../../worker/events/registry.ts';
 import { createEventStore } from '../../worker/events/store.ts';
@@ -112,7 +113,7 @@ async function resetState() {
       env.DB.prepare(`DELETE FROM ${table}`),
     ),
   );
-  for (const id of Object.values(demoIds.externalUserIds)) await env.KV.delete(`contact:${corpId}:${id}`);
+  for (const id of Object.values(demoIds.externalUserIds)) await env.KV.delete(profileKey(corpId, id));
 }
 
 async function fault(body: Record<string, unknown>): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { Crm, Customer, CustomerPatch } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
-import type { User } from '../identity/users.ts';
+import { actorOf, type User } from '../identity/users.ts';
 import { customerInScope, type Scope } from './access.ts';
 import type { ContactStore } from './store.ts';
 import { customerView, memberNames, mergeTimeline, type CustomerView } from './view.ts';
@@ -54,7 +54,7 @@ export function createCustomersService(deps: CustomersDeps) {
 
     async update(id: string, expectedVersion: number, patch: CustomerPatch, user: User, scope: Scope, idempotencyKey: string): Promise<CustomerView> {
       await writable(id, scope);
-      const result = await crm.update(id, expectedVersion, patch, { corpId, actor: user.wecomUserId ?? `user:${user.id}`, idempotencyKey });
+      const result = await crm.update(id, expectedVersion, patch, { corpId, actor: actorOf(user), idempotencyKey });
       if (!result.ok && result.reason === 'not_found') throw new AppError(404, 'customer_not_found', `No customer ${id}`);
       if (!result.ok) {
         throw new AppError(412, 'version_conflict', `Someone changed this customer since you read it (you had version ${expectedVersion}, it is now ${result.current.version})`, {
@@ -73,7 +73,7 @@ export function createCustomersService(deps: CustomersDeps) {
 
     async addNote(id: string, body: string, user: User, scope: Scope, idempotencyKey: string) {
       await writable(id, scope);
-      const author = user.wecomUserId ?? `user:${user.id}`;
+      const author = actorOf(user);
       const note = await crm.addNote(id, body, { corpId, actor: author, idempotencyKey });
       return { id: note.id, body: note.body, author: { userid: note.authorUserid, name: user.name }, createdAt: note.createdAt };
     },
@@ -86,3 +86,5 @@ export function createCustomersService(deps: CustomersDeps) {
     },
   };
 }
+
+export type CustomersService = ReturnType<typeof createCustomersService>;

@@ -4,18 +4,15 @@
  * contact is bound or created (auto-bind.ts). Touchpoints are keyed by the event's row, so a
  * replayed event adds nothing; relationships are ended, never deleted, and CRM data is never removed.
  */
-import { crmFor } from '../crm/index.ts';
 import type { EventHandler } from '../events/registry.ts';
 import { log } from '../log.ts';
 import { WeComError } from '../wecom/errors.ts';
-import { wecomClientFor } from '../wecom/tokens.ts';
 import { autoBind } from './auto-bind.ts';
-import { createProfileCache, fetchProfile } from './profile.ts';
-import { createContactStore, type TouchpointKind } from './store.ts';
+import { fetchProfile } from './profile.ts';
+import type { TouchpointKind } from './store.ts';
 
-export const applyContactEvent: EventHandler<'change_external_contact'> = async (event, { env, config, app, eventId }) => {
-  const store = createContactStore(env.DB);
-  const cache = createProfileCache(env.KV);
+export const applyContactEvent: EventHandler<'change_external_contact'> = async (event, { services, eventId }) => {
+  const { store, profiles: cache, config } = services;
   const corpId = event.corpId;
   const externalUserId = event.externalUserId;
   const at = event.createTime * 1000;
@@ -42,7 +39,7 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
       await cache.drop(corpId, externalUserId);
       let profile;
       try {
-        profile = await fetchProfile(wecomClientFor(env, config, app), externalUserId, now);
+        profile = await fetchProfile(services.wecom, externalUserId, now);
       } catch (error) {
         // Deleted again before we got here: nothing to bind, and retrying cannot change that.
         if (error instanceof WeComError && (error.errcode === 84061 || error.errcode === 40096)) {
@@ -52,7 +49,7 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
         throw error;
       }
       await cache.put(corpId, profile);
-      const result = await autoBind(profile, event.userId, { corpId, crm: crmFor(env, config), store, autoCreate: config.autoCreateCustomers, now });
+      const result = await autoBind(profile, event.userId, { corpId, crm: services.crm, store, autoCreate: config.autoCreateCustomers, now });
       log('info', 'contacts.auto_bind', { corpId, eventId, outcome: result.outcome });
       return;
     }

@@ -2,25 +2,12 @@
  * @module
  * Starting a reconciliation for one app, from the admin route or the scheduled job.
  */
-import { crmFor } from '../crm/index.ts';
-import type { Config, Env, WeComApp } from '../env.ts';
-import { wecomClientFor } from '../wecom/tokens.ts';
-import { createReconcileLog, reconcile, type ReconcileRun } from './reconcile.ts';
-import { createContactStore } from './store.ts';
+import { startRun, type StartedRun } from '../jobs/runs.ts';
+import type { AppServices } from '../services.ts';
+import { reconcile, type ReconcileCounts, type ReconcileRun } from './reconcile.ts';
 
-export async function startReconcile(
-  env: Env,
-  config: Config,
-  app: WeComApp,
-  trigger: ReconcileRun['trigger'],
-  startedBy: string | null,
-): Promise<{ run: ReconcileRun; alreadyRunning: boolean; finished: Promise<ReconcileRun> | undefined }> {
-  const runs = createReconcileLog(env.DB, app);
-  const { run, alreadyRunning } = await runs.start(trigger, startedBy, Date.now());
-  if (alreadyRunning) return { run, alreadyRunning, finished: undefined };
-  const finished = reconcile(
-    { ...run },
-    { app, client: wecomClientFor(env, config, app), crm: crmFor(env, config), store: createContactStore(env.DB), log: runs, autoCreate: config.autoCreateCustomers },
-  );
-  return { run, alreadyRunning, finished };
+export function startReconcile(services: AppServices, trigger: ReconcileRun['trigger'], startedBy: string | null): Promise<StartedRun<ReconcileCounts>> {
+  const { app, config, reconcileLog } = services;
+  const deps = { app, client: services.wecom, crm: services.crm, store: services.store, log: reconcileLog, autoCreate: config.autoCreateCustomers };
+  return startRun(reconcileLog, trigger, startedBy, (run) => reconcile(run, deps));
 }

@@ -4,7 +4,7 @@
  * the same unionid (the same WeChat user), the same mobile, a similar name. Pure.
  */
 import type { Customer } from '../crm/port.ts';
-import { normaliseMobile } from './profile.ts';
+import { normaliseMobile } from '../mobile.ts';
 
 export type MatchReason = 'unionid' | 'mobile' | 'name';
 

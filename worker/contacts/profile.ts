@@ -3,7 +3,8 @@
  * A contact's WeCom profile (`externalcontact/get`), cached briefly in KV and dropped by edit
  * events, and what reading it teaches us about who follows the contact.
  */
-import type { WeComClient, FollowUser } from '../wecom/client.ts';
+import { normaliseMobile } from '../mobile.ts';
+import type { ExternalContact, FollowUser, WeComClient } from '../wecom/client.ts';
 
 /** Short: WeCom stays the truth, edit events drop the copy early. KV's floor is 60 s. */
 export const PROFILE_TTL_SECONDS = 300;
@@ -54,16 +55,11 @@ function toFollowUser(follow: FollowUser): ProfileFollowUser {
   };
 }
 
-export async function fetchProfile(client: WeComClient, externalUserId: string, now: number): Promise<ContactProfile> {
-  const first = await client.getExternalContact(externalUserId);
-  const followUsers = first.follow_user.map(toFollowUser);
-  let cursor = first.next_cursor;
-  for (let page = 1; cursor && page < MAX_PAGES; page++) {
-    const next = await client.getExternalContact(externalUserId, cursor);
-    followUsers.push(...next.follow_user.map(toFollowUser));
-    cursor = next.next_cursor;
-  }
-  const contact = first.external_contact;
+/**
+ * The profile of a contact from WeCom's own shape: `externalcontact/get`, or one entry of
+ * `batch/get_by_user` (whose follow info carries no tag names, so its tags stay empty).
+ */
+export function contactProfile(contact: ExternalContact, followUsers: readonly FollowUser[], now: number): ContactProfile {
   return {
     contact: {
       externalUserId: contact.external_userid,
@@ -75,9 +71,21 @@ export async function fetchProfile(client: WeComClient, externalUserId: string, 
       position: contact.position ?? '',
       unionid: contact.unionid || null,
     },
-    followUsers,
+    followUsers: followUsers.map(toFollowUser),
     fetchedAt: now,
   };
+}
+
+export async function fetchProfile(client: WeComClient, externalUserId: string, now: number): Promise<ContactProfile> {
+  const first = await client.getExternalContact(externalUserId);
+  const followUsers = [...first.follow_user];
+  let cursor = first.next_cursor;
+  for (let page = 1; cursor && page < MAX_PAGES; page++) {
+    const next = await client.getExternalContact(externalUserId, cursor);
+    followUsers.push(...next.follow_user);
+    cursor = next.next_cursor;
+  }
+  return contactProfile(first.external_contact, followUsers, now);
 }
 
 export interface ProfileCache {
@@ -105,10 +113,3 @@ export function profileMobiles(profile: ContactProfile): string[] {
   return [...new Set(profile.followUsers.flatMap((follow) => follow.remarkMobiles).map(normaliseMobile).filter((m) => m.length >= 5))];
 }
 
-/** Digits only, without a Chinese country prefix: `+86 139-1234-0001` and `13912340001` are one number. */
-export function normaliseMobile(value: string): string {
-  const digits = value.replace(/\D/g, '');
-  if (digits.length === 13 && digits.startsWith('86')) return digits.slice(2);
-  if (digits.length === 15 && digits.startsWith('0086')) return digits.slice(4);
-  return digits;
-}

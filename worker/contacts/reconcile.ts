@@ -10,7 +10,7 @@ import type { WeComApp } from '../env.ts';
 import { completeRun, createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
 import type { WeComClient } from '../wecom/client.ts';
 import { autoBind } from './auto-bind.ts';
-import type { ContactProfile } from './profile.ts';
+import { contactProfile } from './profile.ts';
 import type { ContactStore } from './store.ts';
 
 /** WeCom takes at most 100 userids per batch call, and at most 100 contacts per page. */
@@ -72,32 +72,7 @@ export async function reconcile(run: ReconcileRun, deps: ReconcileDeps): Promise
                   sourceKey: `reconcile-add:${externalUserId}:${follow.userid}:${follow.createtime}`,
                 });
               }
-              const profile: ContactProfile = {
-                contact: {
-                  externalUserId,
-                  name: contact.name,
-                  avatar: contact.avatar ?? '',
-                  type: contact.type,
-                  gender: contact.gender ?? 0,
-                  corpName: contact.corp_full_name || contact.corp_name || '',
-                  position: contact.position ?? '',
-                  unionid: contact.unionid || null,
-                },
-                followUsers: [
-                  {
-                    userid: follow.userid,
-                    remark: follow.remark ?? '',
-                    description: follow.description ?? '',
-                    createdAt: follow.createtime,
-                    tags: [],
-                    remarkMobiles: (follow.remark_mobiles ?? []).filter((m) => m !== ''),
-                    remarkCorpName: follow.remark_corp_name ?? '',
-                    addWay: follow.add_way ?? null,
-                    state: follow.state ?? '',
-                  },
-                ],
-                fetchedAt: now(),
-              };
+              const profile = contactProfile(contact, [follow], now());
               const bound = await autoBind(profile, follow.userid, { corpId, crm: deps.crm, store, autoCreate: deps.autoCreate, now: now() });
               if (bound.outcome === 'created') run.counts.customersCreated += 1;
               if (bound.outcome === 'created' || bound.outcome === 'bound_by_mobile' || bound.outcome === 'bound_by_unionid') run.counts.bindingsAdded += 1;

@@ -6,7 +6,7 @@
  */
 import type { Crm, Customer, CustomerDraft, Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
-import type { User, UserRepo } from '../identity/users.ts';
+import { actorOf, type User, type UserRepo } from '../identity/users.ts';
 import { log } from '../log.ts';
 import type { WeComClient } from '../wecom/client.ts';
 import { WeComError } from '../wecom/errors.ts';
@@ -151,7 +151,7 @@ export function createContactsService(deps: ContactsDeps) {
     if (!customer) throw new AppError(404, 'customer_not_found', `No customer ${customerId}`);
     await requireLinkable(loaded, customer, scope);
     const at = now();
-    const actor = user.wecomUserId ?? `user:${user.id}`;
+    const actor = actorOf(user);
     const binding: Binding = { externalUserId, customerId, boundBy: actor, boundAt: at, unionid: loaded.contact.unionid };
     const previous = await store.bind(corpId, binding);
     if (previous !== customerId) {
@@ -174,7 +174,7 @@ export function createContactsService(deps: ContactsDeps) {
       customerId: removed.customerId,
       kind: 'unbound',
       at,
-      actorUserid: user.wecomUserId,
+      actorUserid: actorOf(user),
       summary: loaded.contact.name,
       sourceKey: `unbind:${externalUserId}:${removed.customerId}:${at}`,
     });
@@ -190,7 +190,7 @@ export function createContactsService(deps: ContactsDeps) {
   ) {
     const loaded = await requireContact(externalUserId, scope, true);
     if (await store.binding(corpId, externalUserId)) throw new AppError(409, 'already_bound', 'This contact is already bound to a customer; unbind it first');
-    const actor = user.wecomUserId ?? `user:${user.id}`;
+    const actor = actorOf(user);
     const draft = draftFromProfile(loaded, actor);
     if (input.name) draft.name = input.name;
     if (input.company !== undefined) draft.company = input.company;

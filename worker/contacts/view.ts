@@ -4,22 +4,12 @@
  * only as a summary (enough to recognise and bind them: name, company, stage, owner, masked phones).
  */
 import type { Customer, CrmHistoryItem } from '../crm/port.ts';
-import { normaliseMobile } from './profile.ts';
+import { normaliseMobile } from '../mobile.ts';
 import type { Touchpoint } from './store.ts';
 
-export interface CustomerView {
-  id: string;
-  name: string;
-  company: string;
-  stage: Customer['stage'];
+/** A customer on the wire: the record's fields, its owner with a name, and whether it is all of it. */
+export interface CustomerView extends Omit<Customer, 'ownerUserid'> {
   owner: { userid: string; name: string } | null;
-  mobiles: string[];
-  unionid: string | null;
-  tags: string[];
-  customFields: Record<string, string>;
-  version: number;
-  createdAt: number;
-  updatedAt: number;
   /** False for a summary of a customer outside the reader's scope. */
   full: boolean;
 }

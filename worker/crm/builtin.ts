@@ -19,6 +19,7 @@ import {
   type UpdateResult,
   type WriteContext,
 } from './port.ts';
+import { mobileFragment, normaliseMobile } from '../mobile.ts';
 
 export const DEFAULT_FIND_LIMIT = 20;
 export const MAX_FIND_LIMIT = 100;
@@ -64,25 +65,6 @@ interface IdempotencyRow {
   request_hash: string;
   request_id: string;
   result_id: string;
-}
-
-/**
- * Digits only, without China's country code: '+86 138-0013-8000', '8613800138000' and
- * '13800138000' are one number. A bare leading 86 is dropped only when 11 digits remain, since
- * that is a mainland mobile; other numbers keep every digit.
- */
-export function normaliseMobile(raw: string): string {
-  const digits = raw.replace(/\D/g, '');
-  if (/^\s*(\+|00)86/.test(raw)) return digits.replace(/^(00)?86/, '');
-  if (digits.length === 13 && digits.startsWith('86')) return digits.slice(2);
-  return digits;
-}
-
-/** Free text that looks like (part of) a phone number, as the digits to look for; otherwise undefined. */
-export function mobileFragment(text: string): string | undefined {
-  if (!/^[\d\s+()-]+$/.test(text)) return undefined;
-  const digits = normaliseMobile(text);
-  return digits.length >= 4 ? digits : undefined;
 }
 
 /** Makes user text match itself under LIKE ... ESCAPE '\': `50%_off` must not match everything. */

@@ -13,6 +13,7 @@
  * - Messages name the operation and what failed, never the token or the URL (it may carry credentials).
  */
 import * as v from 'valibot';
+import { DEFAULT_CRM_TIMEOUT_MS } from '../env.ts';
 import { isId } from '../ids.ts';
 import { log } from '../log.ts';
 import { clampLimit } from './builtin.ts';
@@ -39,7 +40,6 @@ export interface HttpCrmOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_CRM_TIMEOUT_MS = 5_000;
 /** The contract's ceiling for one batch-get. */
 export const BATCH_GET_MAX = 100;
 

@@ -5,6 +5,7 @@
  * JSON contract, docs/crm-openapi.yaml). Every call is scoped to a corp; every write names the
  * acting member and carries an idempotency key, so a retried write never applies twice.
  */
+import { AppError } from '../errors.ts';
 
 export const STAGES = ['lead', 'qualified', 'proposal', 'won', 'lost'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -95,30 +96,35 @@ export interface Crm {
  * The CRM could not answer: down, slow or talking nonsense. Routes turn it into 502/504 with what
  * failed; nothing is written on our side when a CRM write fails this way.
  */
-export class CrmUnavailableError extends Error {
-  readonly code: 'crm_timeout' | 'crm_unreachable' | 'crm_bad_response' | 'crm_error';
-  readonly status: 502 | 504;
+export class CrmUnavailableError extends AppError {
+  declare readonly code: 'crm_timeout' | 'crm_unreachable' | 'crm_bad_response' | 'crm_error';
+  declare readonly status: 502 | 504;
   readonly operation: string;
 
   constructor(code: CrmUnavailableError['code'], operation: string, message: string) {
-    super(message);
+    super(code === 'crm_timeout' ? 504 : 502, code, message, { operation });
     this.name = 'CrmUnavailableError';
-    this.code = code;
     this.operation = operation;
-    this.status = code === 'crm_timeout' ? 504 : 502;
+  }
+
+  override logged() {
+    return { level: 'error' as const, event: 'crm.failed', fields: { code: this.code, operation: this.operation } };
   }
 }
 
 /** The CRM refused the request itself (validation, unknown id): the caller's input, not an outage. */
-export class CrmRejectedError extends Error {
-  readonly code = 'crm_rejected';
-  readonly status: 400 | 404 | 409;
+export class CrmRejectedError extends AppError {
+  declare readonly code: 'crm_rejected';
+  declare readonly status: 400 | 404 | 409;
   readonly operation: string;
 
   constructor(status: 400 | 404 | 409, operation: string, message: string) {
-    super(message);
+    super(status, 'crm_rejected', message, { operation });
     this.name = 'CrmRejectedError';
-    this.status = status;
     this.operation = operation;
+  }
+
+  override logged() {
+    return { level: 'warn' as const, event: 'crm.failed', fields: { code: this.code, operation: this.operation } };
   }
 }

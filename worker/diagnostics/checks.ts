@@ -16,7 +16,7 @@
  * - Nothing here puts a secret, a token or a ticket into a result.
  */
 import { DEFAULT_API_BASE, type Config, type ConfigResult, type WeComApp } from '../env.ts';
-import { createWeComClient, fetchAccessToken, type TokenSource, type WeComClient, type WeComTransportDeps } from '../wecom/client.ts';
+import { createWeComClient, fetchAccessToken, transportFor, type TokenSource, type WeComClient, type WeComTransportDeps } from '../wecom/client.ts';
 import { WeComError, WeComTransportError } from '../wecom/errors.ts';
 
 export type CheckId = 'config' | 'access_token' | 'jssdk_tickets' | 'customer_contact' | 'visible_range' | 'callback' | 'origin';
@@ -263,7 +263,7 @@ export async function checkAccessToken(deps: WeComTransportDeps): Promise<Access
     }
     if (errcode === 60020) {
       // WeCom names the address it saw: the one to enter, or proof that the calls skip the proxy.
-      const ip = /from ip:\s*([0-9a-fA-F.:]+)/.exec(error.errmsg)?.[1] ?? null;
+      const ip = error.seenIp ?? null;
       const seen = ip ?? 'an address WeCom did not name';
       const fix: Fix = direct
         ? {
@@ -579,9 +579,7 @@ export interface DiagnosticsInput {
 /** Every check for one app, in the order an admin would fix them. */
 export async function runDiagnostics(input: DiagnosticsInput): Promise<DiagnosticsReport> {
   const { config, app } = input;
-  const deps: WeComTransportDeps = { base: config.apiBase, app, timeoutMs: DIAGNOSTIC_TIMEOUT_MS, retryDelaysMs: [] };
-  if (config.apiProxyToken) deps.proxyToken = config.apiProxyToken;
-  if (input.fetch) deps.fetch = input.fetch;
+  const deps = transportFor(config, app, { timeoutMs: DIAGNOSTIC_TIMEOUT_MS, retryDelaysMs: [], ...(input.fetch ? { fetch: input.fetch } : {}) });
 
   const configCheck = checkConfiguration({ ok: true, config });
   const originCheck = checkOrigin(input.origin, input.ownOrigin, config.trustedOrigins);

@@ -4,8 +4,10 @@
  * A failure is written to the event's row and retried with backoff; when the queue gives up,
  * the message goes to the dead-letter queue, whose consumer marks the row failed. Nothing is dropped silently.
  */
-import { configOf, findApp, type Env, type EventMessage } from '../env.ts';
+import { configOf, findApp } from '../env.ts';
+import type { Env, EventMessage } from '../bindings.ts';
 import { log } from '../log.ts';
+import { appServices } from '../services.ts';
 import { createEventStore } from './store.ts';
 import type { HandlerRegistry } from './registry.ts';
 
@@ -45,9 +47,10 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
       if (!config.ok) throw new Error(`configuration incomplete: ${config.problems.join('; ')}`);
       const app = findApp(config.config, stored.corpId, stored.agentId);
       if (!app) throw new Error(`no app configured for ${stored.corpId}/${stored.agentId}`);
+      const services = appServices(env, config.config, app);
       const started = Date.now();
       for (const handler of registry.handlersFor(stored.event)) {
-        await handler(stored.event, { env, config: config.config, app, eventId });
+        await handler(stored.event, { services, eventId });
       }
       await store.markApplied(eventId, message.attempts, Date.now());
       message.ack();

@@ -4,13 +4,12 @@
  * the consumer runs every handler for the event's kind. Handlers must be idempotent:
  * a queue redelivers after a failure, so the same event can reach a handler twice.
  */
-import type { Config, Env, WeComApp } from '../env.ts';
+import type { AppServices } from '../services.ts';
 import type { WeComEvent } from '../wecom/events.ts';
 
 export interface HandlerContext {
-  env: Env;
-  config: Config;
-  app: WeComApp;
+  /** The services of the app the event came to (worker/services.ts). */
+  services: AppServices;
   /** The D1 row of the event, for touchpoints and logs that point back at it. */
   eventId: number;
 }

@@ -5,7 +5,7 @@
  * from web/public/_headers.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 
 export const HSTS = 'max-age=31536000; includeSubDomains';
 

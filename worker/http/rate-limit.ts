@@ -9,8 +9,8 @@
  * whole period.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../app.ts';
-import type { Env } from '../env.ts';
+import type { AppEnv } from '../types.ts';
+import type { Env } from '../bindings.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 

@@ -10,7 +10,7 @@
  * page cannot send the body without a CORS preflight, which this worker never grants.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 

@@ -5,21 +5,18 @@
  * existence, or a deactivation of someone already inactive.
  */
 import type { EventHandler } from '../events/registry.ts';
-import { createUserRepo, type MemberFacts } from './users.ts';
+import { memberFacts } from './users.ts';
 
-export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event, { env, config }) => {
-  const users = createUserRepo(env.DB);
+export const applyDirectoryEvent: EventHandler<'change_contact'> = async (event, { services }) => {
+  const { users, config } = services;
   const now = Date.now();
   switch (event.changeType) {
     case 'create_user':
     case 'update_user': {
       if (!event.userId) return;
       if (event.newUserId && event.newUserId !== event.userId) await users.renameWecomId(event.corpId, event.userId, event.newUserId, now);
-      const facts: MemberFacts = { userid: event.newUserId ?? event.userId };
-      if (event.name) facts.name = event.name;
-      if (event.mobile) facts.mobile = event.mobile;
-      if (event.departments) facts.departments = event.departments;
-      if (event.status !== undefined) facts.wecomStatus = event.status;
+      // The event carries the changed fields of a member record under their XML names.
+      const facts = memberFacts({ userid: event.newUserId ?? event.userId, name: event.name, mobile: event.mobile, department: event.departments, status: event.status });
       // A status that turns the member inactive ends their sessions inside upsertMember.
       await users.upsertMember(event.corpId, facts, { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, reactivate: true, now });
       return;

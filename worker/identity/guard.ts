@@ -4,7 +4,7 @@
  * at the session's generation (revoking all sessions bumps it), then role checks per route. The roles come from this product's tables, never from the client.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { AppError } from '../errors.ts';
 import { readCookie } from './cookies.ts';
 import { SESSION_COOKIE, createSessionStore } from './sessions.ts';
@@ -40,6 +40,3 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
     await next();
   };
 }
-
-/** Roles that may change data; `viewer` only reads. */
-export const requireWriter = requireRole('manager', 'sales');

@@ -6,8 +6,8 @@
  */
 import type { WeComApp } from '../env.ts';
 import { completeRun, createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
-import type { WeComClient } from '../wecom/client.ts';
-import type { ProvisionPolicy, UserRepo } from './users.ts';
+import type { WeComClient, WeComUser } from '../wecom/client.ts';
+import { memberFacts, type ProvisionPolicy, type UserRepo } from './users.ts';
 
 export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0 };
 export type OrgSyncCounts = typeof ORG_SYNC_COUNTS;
@@ -46,7 +46,7 @@ export async function runOrgSync(run: OrgSyncRun, deps: OrgSyncDeps): Promise<Or
 
     run.phase = 'members';
     run.done = 0;
-    const members = new Map<string, MemberFactsFromList>();
+    const members = new Map<string, WeComUser>();
     let listingComplete = true;
     for (const department of departments) {
       try {
@@ -69,19 +69,7 @@ export async function runOrgSync(run: OrgSyncRun, deps: OrgSyncDeps): Promise<Or
     run.total = members.size;
     for (const member of members.values()) {
       try {
-        const departmentsOfMember = member.department ?? [];
-        const { outcome } = await users.upsertMember(
-          app.corpId,
-          {
-            userid: member.userid,
-            ...(member.name ? { name: member.name } : {}),
-            ...(member.mobile ? { mobile: member.mobile } : {}),
-            departments: departmentsOfMember,
-            leaderIn: departmentsOfMember.filter((_, i) => member.is_leader_in_dept?.[i] === 1),
-            ...(member.status !== undefined ? { wecomStatus: member.status } : {}),
-          },
-          { ...deps.policy, now: now() },
-        );
+        const { outcome } = await users.upsertMember(app.corpId, memberFacts(member), { ...deps.policy, now: now() });
         if (outcome === 'created') run.counts.created += 1;
         else if (outcome === 'updated') run.counts.updated += 1;
       } catch (error) {
@@ -108,11 +96,3 @@ export async function runOrgSync(run: OrgSyncRun, deps: OrgSyncDeps): Promise<Or
   }, now);
 }
 
-interface MemberFactsFromList {
-  userid: string;
-  name?: string;
-  mobile?: string;
-  department?: number[];
-  is_leader_in_dept?: number[];
-  status?: number;
-}

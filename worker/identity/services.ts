@@ -2,30 +2,12 @@
  * @module
  * Starting an org sync for one app, from the admin route or the scheduled job.
  */
-import type { Config, Env, WeComApp } from '../env.ts';
-import { wecomClientFor } from '../wecom/tokens.ts';
-import { createOrgSyncLog, runOrgSync, type OrgSyncRun } from './org-sync.ts';
-import { createUserRepo } from './users.ts';
+import { startRun, type StartedRun } from '../jobs/runs.ts';
+import type { AppServices } from '../services.ts';
+import { runOrgSync, type OrgSyncCounts, type OrgSyncRun } from './org-sync.ts';
 
-export async function startOrgSync(
-  env: Env,
-  config: Config,
-  app: WeComApp,
-  trigger: OrgSyncRun['trigger'],
-  startedBy: string | null,
-): Promise<{ run: OrgSyncRun; alreadyRunning: boolean; finished: Promise<OrgSyncRun> | undefined }> {
-  const syncLog = createOrgSyncLog(env.DB, app);
-  const { run, alreadyRunning } = await syncLog.start(trigger, startedBy, Date.now());
-  if (alreadyRunning) return { run, alreadyRunning, finished: undefined };
-  const finished = runOrgSync(
-    { ...run },
-    {
-      app,
-      client: wecomClientFor(env, config, app),
-      users: createUserRepo(env.DB),
-      log: syncLog,
-      policy: { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, reactivate: true },
-    },
-  );
-  return { run, alreadyRunning, finished };
+export function startOrgSync(services: AppServices, trigger: OrgSyncRun['trigger'], startedBy: string | null): Promise<StartedRun<OrgSyncCounts>> {
+  const { app, config, orgSyncLog } = services;
+  const policy = { defaultRole: config.defaultRole, adminUserIds: config.adminUserIds, reactivate: true };
+  return startRun(orgSyncLog, trigger, startedBy, (run) => runOrgSync(run, { app, client: services.wecom, users: services.users, log: orgSyncLog, policy }));
 }

@@ -48,7 +48,7 @@ async function hashId(secret: string, id: string): Promise<string> {
   return Array.from(new Uint8Array(mac), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-const sessionKey = (hash: string) => `session:${hash}`;
+export const sessionKey = (hash: string) => `session:${hash}`;
 
 export interface SessionId {
   id: string;

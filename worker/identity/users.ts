@@ -4,6 +4,7 @@
  * Members are matched by WeCom userid first, then by mobile (an admin may have created the user
  * before their first login); a member who leaves is deactivated, never deleted.
  */
+import type { WeComUser } from '../wecom/client.ts';
 
 export const ROLES = ['admin', 'manager', 'sales', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -42,6 +43,24 @@ export interface MemberFacts {
   leaderIn?: number[];
   /** WeCom's status: 1 active, 2 disabled, 4 not activated, 5 exited. */
   wecomStatus?: number;
+}
+
+/**
+ * What a WeCom member record (`user/get`, an entry of `user/list`) tells us. A field WeCom leaves
+ * out stays out of the facts: it means "not reported" (the app may not be allowed to see it),
+ * never "empty", so upsertMember keeps what it knew.
+ */
+export function memberFacts(member: WeComUser): MemberFacts {
+  const facts: MemberFacts = { userid: member.userid };
+  if (member.name) facts.name = member.name;
+  if (member.mobile) facts.mobile = member.mobile;
+  if (member.department) {
+    facts.departments = member.department;
+    // is_leader_in_dept runs parallel to department: 1 where the member leads that department.
+    if (member.is_leader_in_dept) facts.leaderIn = member.department.filter((_, i) => member.is_leader_in_dept?.[i] === 1);
+  }
+  if (member.status !== undefined) facts.wecomStatus = member.status;
+  return facts;
 }
 
 export interface ProvisionPolicy {
@@ -92,6 +111,14 @@ function fromRow(row: UserRow): User {
     lastLoginAt: row.last_login_at,
     sessionGeneration: row.session_generation,
   };
+}
+
+/**
+ * Who did something, as touchpoints, bindings and CRM history record it: the member's WeCom userid,
+ * or `user:<id>` for a user no WeCom member is linked to yet (added by an admin before first login).
+ */
+export function actorOf(user: Pick<User, 'id' | 'wecomUserId'>): string {
+  return user.wecomUserId ?? `user:${user.id}`;
 }
 
 /** 1 active, 4 not yet activated (still a member); 2 disabled and 5 exited are not. */

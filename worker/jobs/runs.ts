@@ -154,3 +154,22 @@ export function runView<Counts extends Record<string, number>>(run: JobRun<Count
   const { counts, ...rest } = run;
   return { ...rest, ...counts };
 }
+
+export interface StartedRun<Counts extends Record<string, number>> {
+  run: JobRun<Counts>;
+  alreadyRunning: boolean;
+  finished: Promise<JobRun<Counts>> | undefined;
+}
+
+/** Starts `work` on a new run, unless one is running already: then that run is the answer and nothing starts. */
+export async function startRun<Counts extends Record<string, number>>(
+  log: RunLog<Counts>,
+  trigger: JobRun<Counts>['trigger'],
+  startedBy: string | null,
+  work: (run: JobRun<Counts>) => Promise<JobRun<Counts>>,
+): Promise<StartedRun<Counts>> {
+  const { run, alreadyRunning } = await log.start(trigger, startedBy, Date.now());
+  if (alreadyRunning) return { run, alreadyRunning, finished: undefined };
+  // The work records progress on its own copy; the answer shows the run as it started.
+  return { run, alreadyRunning, finished: work({ ...run }) };
+}

@@ -3,16 +3,13 @@
  * `/api/admin/*` (admin role): users and their roles, org sync with progress, recent callback events.
  */
 import { Hono, type Context } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { AppError } from '../errors.ts';
 import { startReconcile } from '../contacts/jobs.ts';
-import { createReconcileLog } from '../contacts/reconcile.ts';
 import { runView, type JobRun, type RunLog } from '../jobs/runs.ts';
-import { createEventStore } from '../events/store.ts';
 import { requireRole } from '../identity/guard.ts';
-import { createOrgSyncLog } from '../identity/org-sync.ts';
 import { startOrgSync } from '../identity/services.ts';
-import { createUserRepo, isRole, ROLES } from '../identity/users.ts';
+import { actorOf, isRole, ROLES } from '../identity/users.ts';
 
 function positiveInt(value: string | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -46,8 +43,8 @@ export const admin = new Hono<AppEnv>()
   .use('*', requireRole('admin'))
 
   .get('/users', async (c) => {
-    const users = await createUserRepo(c.env.DB).list(c.var.session.corpId);
-    const latestSync = await createOrgSyncLog(c.env.DB, c.var.services.app).latest();
+    const users = await c.var.services.users.list(c.var.session.corpId);
+    const latestSync = await c.var.services.orgSyncLog.latest();
     return c.json({ users, roles: ROLES, latestSync: latestSync ? runView(latestSync) : null });
   })
 
@@ -59,19 +56,19 @@ export const admin = new Hono<AppEnv>()
       throw new AppError(400, 'bad_request', `Send { "roles": [...] } with roles from ${ROLES.join(', ')}`);
     }
     const unique = [...new Set(roles)];
-    const repo = createUserRepo(c.env.DB);
+    const repo = c.var.services.users;
     const target = await repo.get(c.var.session.corpId, id);
     if (!target) throw new AppError(404, 'not_found', `No user ${id} in this corp`);
     if (target.id === c.var.user.id && !unique.includes('admin')) {
       throw new AppError(409, 'conflict', 'You cannot remove your own admin role; ask another admin');
     }
-    await repo.setRoles(c.var.session.corpId, id, unique, c.var.user.wecomUserId ?? `user:${c.var.user.id}`, Date.now());
+    await repo.setRoles(c.var.session.corpId, id, unique, actorOf(c.var.user), Date.now());
     return c.json({ user: await repo.get(c.var.session.corpId, id) });
   })
 
   .post('/users/:id/sessions/revoke', async (c) => {
     const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
-    if (!(await createUserRepo(c.env.DB).endSessions(c.var.session.corpId, id))) throw new AppError(404, 'not_found', `No user ${id} in this corp`);
+    if (!(await c.var.services.users.endSessions(c.var.session.corpId, id))) throw new AppError(404, 'not_found', `No user ${id} in this corp`);
     return c.json({ revoked: true });
   })
 
@@ -79,22 +76,22 @@ export const admin = new Hono<AppEnv>()
     '/org-sync',
     jobRoutes(
       'org sync',
-      (c) => startOrgSync(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId),
-      (c) => createOrgSyncLog(c.env.DB, c.var.services.app),
+      (c) => startOrgSync(c.var.services, 'manual', c.var.user.wecomUserId),
+      (c) => c.var.services.orgSyncLog,
     ),
   )
   .route(
     '/reconcile',
     jobRoutes(
       'reconciliation',
-      (c) => startReconcile(c.env, c.var.config, c.var.services.app, 'manual', c.var.user.wecomUserId),
-      (c) => createReconcileLog(c.env.DB, c.var.services.app),
+      (c) => startReconcile(c.var.services, 'manual', c.var.user.wecomUserId),
+      (c) => c.var.services.reconcileLog,
     ),
   )
 
   .get('/events', async (c) => {
     const limit = positiveInt(c.req.query('limit'), 50, 200);
-    const events = await createEventStore(c.env.DB).listRecent(c.var.session.corpId, c.var.session.agentId, limit);
+    const events = await c.var.services.events.listRecent(c.var.session.corpId, c.var.session.agentId, limit);
     return c.json({
       events: events.map((event) => ({
         id: event.id,

@@ -8,7 +8,7 @@
  * gets a session.
  */
 import { Hono, type Context } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import type { WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { clearCookie, readCookie, setCookie } from '../identity/cookies.ts';
@@ -16,7 +16,7 @@ import { issueLoginState, LOGIN_STATE_SECONDS, verifyLoginState } from '../ident
 import { inAppAuthorizeUrl, isWeComUserAgent, safeReturnPath, webLoginUrl } from '../identity/oauth.ts';
 import { loginProblemPage, memberLookupProblem, type PageText } from '../identity/pages.ts';
 import { createSessionStore, SESSION_COOKIE, SESSION_MAX_SECONDS } from '../identity/sessions.ts';
-import { createUserRepo, isActiveWeComStatus, type MemberFacts } from '../identity/users.ts';
+import { createUserRepo, isActiveWeComStatus, memberFacts, type MemberFacts } from '../identity/users.ts';
 import { WeComError, WeComFailure } from '../wecom/errors.ts';
 import { wecomClientFor } from '../wecom/tokens.ts';
 
@@ -132,14 +132,9 @@ export const auth = new Hono<AppEnv>()
     const completed: CompletedLogin = { returnTo: context.returnTo, sessionHash: minted.hash };
     await c.env.KV.put(usedKey(nonce), JSON.stringify(completed), { expirationTtl: LOGIN_STATE_SECONDS });
 
-    const facts: MemberFacts = { userid };
+    let facts: MemberFacts;
     try {
-      const member = await client.getUser(userid);
-      if (member.name) facts.name = member.name;
-      if (member.mobile) facts.mobile = member.mobile;
-      if (member.department) facts.departments = member.department;
-      if (member.is_leader_in_dept && member.department) facts.leaderIn = member.department.filter((_, i) => member.is_leader_in_dept?.[i] === 1);
-      if (member.status !== undefined) facts.wecomStatus = member.status;
+      facts = memberFacts(await client.getUser(userid));
     } catch (error) {
       if (!(error instanceof WeComFailure)) throw error;
       // getuserinfo names every member, user/get only those the app may see: no listing, no session.

@@ -13,7 +13,7 @@ import { decryptMessage, verifyCallbackSignature } from '../wecom/crypto.ts';
 import { dedupeKey, eventLabel, toEvent } from '../wecom/events.ts';
 import { CALLBACK_WINDOW_SECONDS, checkCallbackTime } from '../wecom/freshness.ts';
 import { childText, parseXml } from '../wecom/xml.ts';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 
 /** WeCom's envelopes are a few KB; anything near this is not from WeCom. */
 export const MAX_CALLBACK_BYTES = 1024 * 1024;

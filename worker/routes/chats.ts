@@ -4,7 +4,7 @@
  * A member of the chat (or someone whose scope covers one) may see it.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { memberNames } from '../contacts/view.ts';
 import { AppError } from '../errors.ts';
 import { checkId } from '../ids.ts';

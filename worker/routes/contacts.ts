@@ -3,9 +3,10 @@
  * `/api/contacts/:externalUserId`: the contact beside its customer; bind, unbind, create.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { STAGES, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
+import { idempotencyKey } from '../http/idempotency.ts';
 import { checkId } from '../ids.ts';
 
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {
@@ -52,16 +53,14 @@ export const contacts = new Hono<AppEnv>()
     const name = optionalText(body, 'name', 100);
     const company = optionalText(body, 'company', 200);
     // A retried request must name the same key, so a lost answer never creates a second customer.
-    const key = c.req.header('idempotency-key');
-    if (key !== undefined && !/^[A-Za-z0-9_-]{8,128}$/.test(key)) throw new AppError(400, 'bad_request', 'Idempotency-Key must be 8-128 letters, digits, - or _');
-    const idempotencyKey = `contact-create:${c.var.services.app.corpId}:${id}:${key ?? crypto.randomUUID()}`;
     const services = c.var.services;
+    const key = idempotencyKey(c.req.header('idempotency-key'), 'contact-create', services.app.corpId, id);
     const created = await services.contacts.createCustomer(
       id,
       { ...(name ? { name } : {}), ...(company !== undefined ? { company } : {}), ...(stage ? { stage: stage as Stage } : {}) },
       c.var.user,
       await services.scope(),
-      idempotencyKey,
+      key,
     );
     return c.json(created, 201);
   });

@@ -3,25 +3,18 @@
  * `/api/customers`: search, read, edit (If-Match), notes, timeline.
  */
 import { Hono, type Context } from 'hono';
-import type { AppEnv } from '../app.ts';
-import { createCustomersService } from '../contacts/customers.ts';
+import type { AppEnv } from '../types.ts';
 import { STAGES, type CustomerPatch, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
+import { idempotencyKey } from '../http/idempotency.ts';
 import { checkId } from '../ids.ts';
-
-function customers(c: Context<AppEnv>) {
-  const services = c.var.services;
-  return createCustomersService({ corpId: services.app.corpId, crm: services.crm, store: services.store, db: c.env.DB });
-}
 
 function customerId(c: Context<AppEnv>): string {
   return checkId('customer', c.req.param('id'));
 }
 
-function idempotencyKey(c: Context<AppEnv>, purpose: string): string {
-  const key = c.req.header('idempotency-key');
-  if (key !== undefined && !/^[A-Za-z0-9_-]{8,128}$/.test(key)) throw new AppError(400, 'bad_request', 'Idempotency-Key must be 8-128 letters, digits, - or _');
-  return `${purpose}:${c.var.services.app.corpId}:${key ?? crypto.randomUUID()}`;
+function writeKey(c: Context<AppEnv>, purpose: string): string {
+  return idempotencyKey(c.req.header('idempotency-key'), purpose, c.var.services.app.corpId);
 }
 
 function stringList(value: unknown, field: string, maxItems: number, maxLength: number): string[] {
@@ -70,10 +63,10 @@ export const customersRoute = new Hono<AppEnv>()
   .get('/', async (c) => {
     const q = (c.req.query('q') ?? '').trim();
     if (q.length > 100) throw new AppError(400, 'bad_request', 'q must be at most 100 characters');
-    return c.json({ customers: await customers(c).search(q, await c.var.services.scope()) });
+    return c.json({ customers: await c.var.services.customers.search(q, await c.var.services.scope()) });
   })
 
-  .get('/:id', async (c) => c.json({ customer: await customers(c).get(customerId(c), await c.var.services.scope()) }))
+  .get('/:id', async (c) => c.json({ customer: await c.var.services.customers.get(customerId(c), await c.var.services.scope()) }))
 
   .patch('/:id', async (c) => {
     const id = customerId(c);
@@ -83,20 +76,20 @@ export const customersRoute = new Hono<AppEnv>()
       throw new AppError(428, 'version_required', 'Send If-Match with the version you read, e.g. If-Match: "3"');
     }
     const patch = readPatch(await c.req.json().catch(() => undefined));
-    const customer = await customers(c).update(id, version, patch, c.var.user, await c.var.services.scope(), idempotencyKey(c, 'patch'));
+    const customer = await c.var.services.customers.update(id, version, patch, c.var.user, await c.var.services.scope(), writeKey(c, 'patch'));
     c.header('etag', `"${customer.version}"`);
     return c.json({ customer });
   })
 
-  .get('/:id/notes', async (c) => c.json({ notes: await customers(c).notes(customerId(c), await c.var.services.scope()) }))
+  .get('/:id/notes', async (c) => c.json({ notes: await c.var.services.customers.notes(customerId(c), await c.var.services.scope()) }))
 
   .post('/:id/notes', async (c) => {
     const id = customerId(c);
     const body: unknown = await c.req.json().catch(() => undefined);
     const text = typeof body === 'object' && body !== null ? (body as { body?: unknown }).body : undefined;
     if (typeof text !== 'string' || text.trim() === '' || text.length > 5000) throw new AppError(400, 'bad_request', 'Send { "body": "…" } with 1-5000 characters');
-    const note = await customers(c).addNote(id, text.trim(), c.var.user, await c.var.services.scope(), idempotencyKey(c, 'note'));
+    const note = await c.var.services.customers.addNote(id, text.trim(), c.var.user, await c.var.services.scope(), writeKey(c, 'note'));
     return c.json({ note }, 201);
   })
 
-  .get('/:id/timeline', async (c) => c.json({ items: await customers(c).timeline(customerId(c), await c.var.services.scope()) }));
+  .get('/:id/timeline', async (c) => c.json({ items: await c.var.services.customers.timeline(customerId(c), await c.var.services.scope()) }));

@@ -5,7 +5,7 @@
  * without it, the request's Origin header, then PUBLIC_ORIGIN.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { runDiagnostics } from '../diagnostics/checks.ts';
 import { requireRole } from '../identity/guard.ts';
 import { log } from '../log.ts';

@@ -6,7 +6,7 @@
  * wrangler.toml sends `/WW_verify_*` to the worker before the SPA's asset fallback could answer.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 
 export const domainVerify = new Hono<AppEnv>().get('/:file{WW_verify_[^/]*}', (c) => {
   const content = c.var.config.domainVerifyFiles.get(c.req.param('file'));

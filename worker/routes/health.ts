@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { configOf } from '../env.ts';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 
 type Check = 'ok' | 'error' | 'missing';
 

@@ -9,7 +9,7 @@
  */
 import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 import { findApp, type Config, type WeComApp } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../identity/guard.ts';

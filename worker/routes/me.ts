@@ -3,7 +3,7 @@
  * `GET /api/me`: who the session belongs to, as this product sees them.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../types.ts';
 
 export const me = new Hono<AppEnv>().get('/', (c) => {
   const user = c.var.user;

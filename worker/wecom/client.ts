@@ -14,7 +14,7 @@
  * - URLs carry the access token or the secret, so they are never logged; log lines carry the
  *   endpoint, corp, agent, errcode and duration.
  */
-import type { WeComApp } from '../env.ts';
+import type { Config, WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { GETTOKEN_ENDPOINT, WeComError, WeComTransportError, isTokenRefusal, type WeComCallSite } from './errors.ts';
 
@@ -40,6 +40,17 @@ export interface WeComTransportDeps {
   proxyToken?: string;
   /** Pauses before the read retries; its length is the number of retries. */
   retryDelaysMs?: readonly number[];
+}
+
+/** The transport as configured: `WECOM_API_BASE`, plus the egress proxy's token when one is set. */
+export function transportFor(
+  config: Pick<Config, 'apiBase' | 'apiProxyToken'>,
+  app: WeComAppIdentity,
+  options: Pick<WeComTransportDeps, 'fetch' | 'timeoutMs' | 'retryDelaysMs'> = {},
+): WeComTransportDeps {
+  const deps: WeComTransportDeps = { ...options, base: config.apiBase, app };
+  if (config.apiProxyToken) deps.proxyToken = config.apiProxyToken;
+  return deps;
 }
 
 export interface WeComClientDeps extends WeComTransportDeps {
@@ -118,11 +129,6 @@ export type UserReply = WeComReply & WeComUser;
 
 export interface UserListReply extends WeComReply {
   userlist: WeComUser[];
-}
-
-export interface UserIdListReply extends WeComReply {
-  next_cursor?: string;
-  dept_user: Array<{ userid: string; department: number }>;
 }
 
 export interface Department {
@@ -296,7 +302,6 @@ export interface WeComClient {
   getUser(userid: string): Promise<UserReply>;
   listUsers(departmentId: number): Promise<UserListReply>;
   /** Needs the contacts-sync secret. */
-  listUserIds(options?: { cursor?: string; limit?: number }): Promise<UserIdListReply>;
   listDepartments(id?: number): Promise<DepartmentListReply>;
   getExternalContact(externalUserId: string, cursor?: string): Promise<ExternalContactReply>;
   getFollowUserList(): Promise<FollowUserListReply>;
@@ -491,7 +496,6 @@ export function createWeComClient(deps: WeComClientDeps): WeComClient {
     getUserDetail: (userTicket) => readPost<UserDetailReply>('auth/getuserdetail', { user_ticket: userTicket }),
     getUser: (userid) => get<UserReply>('user/get', { userid }),
     listUsers: (departmentId) => get<UserListReply>('user/list', { department_id: String(departmentId) }),
-    listUserIds: (options = {}) => readPost<UserIdListReply>('user/list_id', options),
     listDepartments: (id) => get<DepartmentListReply>('department/list', { id: id === undefined ? undefined : String(id) }),
     getExternalContact: (externalUserId, cursor) => get<ExternalContactReply>('externalcontact/get', { external_userid: externalUserId, cursor }),
     getFollowUserList: () => get<FollowUserListReply>('externalcontact/get_follow_user_list'),

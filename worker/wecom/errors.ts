@@ -8,6 +8,7 @@
  * JSON). Both extend `WeComFailure`, which `onError` maps to `{ error, message, errcode, hint }`:
  * 503 when the deployment itself is misconfigured (nothing works until an admin acts), 502 otherwise.
  */
+import { AppError } from '../errors.ts';
 
 /**
  * - `configuration`: the deployment is wrong (secret, corp id, permissions, trusted IP); every call fails until an admin fixes it.
@@ -131,23 +132,25 @@ function appLabel(site: WeComCallSite): string {
 }
 
 /** Everything that failed on the way to or from WeCom; `status` is the worker's answer to its own caller. */
-export class WeComFailure extends Error {
-  readonly code: string;
+export class WeComFailure extends AppError {
   readonly hint: string;
   readonly endpoint: string;
   readonly corpId: string | undefined;
   readonly agentId: string | undefined;
-  readonly status: 502 | 503;
+  declare readonly status: 502 | 503;
 
   constructor(code: string, message: string, hint: string, site: WeComCallSite, status: 502 | 503) {
-    super(message);
+    super(status, code, message, { hint });
     this.name = 'WeComFailure';
-    this.code = code;
     this.hint = hint;
     this.endpoint = site.endpoint;
     this.corpId = site.corpId;
     this.agentId = site.agentId;
-    this.status = status;
+  }
+
+  // 503 when the deployment is misconfigured (secret, corp id, permission, trusted IP), 502 for other upstream failures.
+  override logged() {
+    return { level: this.status === 503 ? ('error' as const) : ('warn' as const), event: 'wecom.failed', fields: { code: this.code, endpoint: this.endpoint, corpId: this.corpId } };
   }
 }
 
@@ -183,6 +186,15 @@ export class WeComError extends WeComFailure {
     this.kind = kind;
     this.seenIp = seenIp;
     this.adminHint = seenIp ? `${hint} WeCom saw this call come from ${seenIp}.` : hint;
+  }
+
+  override wire() {
+    return { ...super.wire(), errcode: this.errcode };
+  }
+
+  override logged() {
+    const line = super.logged();
+    return { ...line, fields: { ...line.fields, errcode: this.errcode, errmsg: this.errmsg } };
   }
 }
 

@@ -22,7 +22,7 @@
  * otherwise it is answered from the cache: a page stuck in a retry loop cannot burn the hourly limit.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { configOf, findApp, type Config, type Env, type WeComApp } from '../env.ts';
+import { configOf, findApp, type Config, type ConfigSource, type WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { createWeComClient, fetchAccessToken, type TicketReply, type TokenSource, type WeComClient, type WeComTransportDeps } from './client.ts';
 import { WeComError, WeComTransportError, failureFromData, failureToData, type WeComFailureData } from './errors.ts';
@@ -107,6 +107,18 @@ function isTicketLeases(value: unknown): value is TicketLeases {
 
 const usable = (lease: Lease | undefined, now: number): lease is Lease => lease !== undefined && now < lease.refreshAt;
 
+/** Concurrent callers of one key join the running flight instead of starting another upstream call. */
+function singleFlight(): <T>(key: string, run: () => Promise<T>) => Promise<T> {
+  const flights = new Map<string, Promise<unknown>>();
+  return <T>(key: string, run: () => Promise<T>): Promise<T> => {
+    const running = flights.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const flight = run().finally(() => flights.delete(key));
+    flights.set(key, flight);
+    return flight;
+  };
+}
+
 function toResult<T>(work: Promise<T>): Promise<BrokerResult<T>> {
   return work.then(
     (value) => ({ ok: true as const, value }),
@@ -121,8 +133,8 @@ function toResult<T>(work: Promise<T>): Promise<BrokerResult<T>> {
  * The single refresher for one app. RPC methods take the app's ids (the broker reads the secret
  * and API base from the shared configuration, so no secret travels in a request).
  */
-export class TokenBroker extends DurableObject<Env> {
-  readonly #inflight = new Map<string, Promise<unknown>>();
+export class TokenBroker extends DurableObject<ConfigSource & { KV: KVNamespace }> {
+  readonly #once = singleFlight();
 
   accessToken(app: AppRef): Promise<BrokerResult<Lease>> {
     return toResult(this.#token(app));
@@ -136,15 +148,6 @@ export class TokenBroker extends DurableObject<Env> {
   /** Both tickets; `refresh` refetches them if the last forced refetch is a minute old, else answers from the cache. */
   tickets(app: AppRef, refresh: boolean): Promise<BrokerResult<TicketLeases & { retryAfterMs?: number }>> {
     return toResult(this.#tickets(app, refresh));
-  }
-
-  /** Joins the flight for `key` or starts one: concurrent requests share one upstream call. */
-  #once<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const running = this.#inflight.get(key) as Promise<T> | undefined;
-    if (running) return running;
-    const flight = run().finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, flight);
-    return flight;
   }
 
   #setup(ref: AppRef): { app: WeComApp; config: Config; deps: WeComTransportDeps } {
@@ -280,19 +283,12 @@ export interface AppTokens extends TokenSource {
 }
 
 const memory = new Map<string, Lease | TicketLeases>();
-const reading = new Map<string, Promise<unknown>>();
+/** One read of a key at a time per isolate: a burst of requests on a cold isolate asks KV and the broker once. */
+const share = singleFlight();
 
 /** Drops this isolate's memory copies. Tests use it to start cold; production never needs it. */
 export function forgetCachedTokens(): void {
   memory.clear();
-}
-
-function share<T>(key: string, run: () => Promise<T>): Promise<T> {
-  const running = reading.get(key) as Promise<T> | undefined;
-  if (running) return running;
-  const flight = run().finally(() => reading.delete(key));
-  reading.set(key, flight);
-  return flight;
 }
 
 async function unwrap<T>(result: Promise<BrokerResult<T>>): Promise<T> {

@@ -1,0 +1,29 @@
+/**
+ * @module
+ * The worker's bindings (wrangler.toml) and configuration values: what `env` holds in the fetch,
+ * queue and scheduled handlers. Deep code never reads it: services are built from it at the edge.
+ */
+import type { ConfigSource } from './env.ts';
+import type { TokenBroker } from './wecom/tokens.ts';
+
+/** What the consumer receives: the D1 row id of a recorded callback event. */
+export interface EventMessage {
+  eventId: number;
+}
+
+/** The bindings wrangler.toml declares. */
+export interface Bindings {
+  KV: KVNamespace;
+  DB: D1Database;
+  EVENTS: Queue<EventMessage>;
+  ASSETS: Fetcher;
+  /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
+  TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;
+  /** Workers rate-limiting bindings (wrangler.toml `[[ratelimits]]`): login starts and signing per client IP, contact lookups per member. */
+  LOGIN_LIMIT: RateLimit;
+  SIGNING_LIMIT: RateLimit;
+  CONTACT_LOOKUP_LIMIT: RateLimit;
+}
+
+/** The bindings and every configuration value (worker/config-names.ts). */
+export type Env = Bindings & ConfigSource;
