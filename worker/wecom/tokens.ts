@@ -24,7 +24,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { configOf, findApp, type Config, type ConfigSource, type WeComApp } from '../env.ts';
 import { log } from '../log.ts';
-import { createWeComClient, fetchAccessToken, type TicketReply, type TokenSource, type WeComClient, type WeComTransportDeps } from './client.ts';
+import { createWeComClient, fetchAccessToken, transportFor, type TicketReply, type TokenSource, type WeComClient, type WeComTransportDeps } from './client.ts';
 import { WeComError, WeComTransportError, failureFromData, failureToData, type WeComFailureData } from './errors.ts';
 
 /** Seconds before `expires_in` runs out at which a value is replaced. */
@@ -155,9 +155,7 @@ export class TokenBroker extends DurableObject<ConfigSource & { KV: KVNamespace 
     if (!result.ok) throw new Error(`TokenBroker: the worker is not configured (${result.problems.join('; ')})`);
     const app = findApp(result.config, ref.corpId, ref.agentId);
     if (!app) throw new Error(`TokenBroker: no configured app ${brokerName(ref)}`);
-    const deps: WeComTransportDeps = { base: result.config.apiBase, app };
-    if (result.config.apiProxyToken) deps.proxyToken = result.config.apiProxyToken;
-    return { app, config: result.config, deps };
+    return { app, config: result.config, deps: transportFor(result.config, app) };
   }
 
   // The synchronous storage API matters here: between reading the current value and joining or
@@ -383,7 +381,5 @@ export function wecomClientFor(
   app: WeComApp,
   options: Pick<WeComTransportDeps, 'fetch' | 'timeoutMs' | 'retryDelaysMs'> = {},
 ): WeComClient {
-  const deps: WeComTransportDeps = { ...options, base: config.apiBase, app };
-  if (config.apiProxyToken) deps.proxyToken = config.apiProxyToken;
-  return createWeComClient({ ...deps, tokens: tokensFor(env, app) });
+  return createWeComClient({ ...transportFor(config, app, options), tokens: tokensFor(env, app) });
 }
