@@ -1,7 +1,7 @@
 /**
  * @module
  * Starts the JS-SDK registration and the session check before Vue renders anything (the
- * config + agentConfig + context chain is slow on Android: reference §9), then mounts.
+ * config + agentConfig + context chain is slow on Android: docs/wecom.md §9), then mounts.
  */
 import { createPinia, setActivePinia } from 'pinia';
 import { createApp } from 'vue';

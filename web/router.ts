@@ -1,7 +1,7 @@
 /**
  * @module
  * Hash routing: the page URL WeCom signs (everything before `#`) never changes while the member
- * moves between screens, so the JS-SDK is signed once per page load (reference §3.2).
+ * moves between screens, so the JS-SDK is signed once per page load (docs/wecom.md §3.2).
  */
 import { shallowRef } from 'vue';
 

@@ -51,7 +51,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     return ok(c, { access_token: token.token, expires_in: token.expiresAt - now() });
   });
 
-  // Tickets: the corp ticket is limited per app and per corp, the app ticket per app (reference §2).
+  // Tickets: the corp ticket is limited per app and per corp, the app ticket per app (docs/wecom.md §2).
   get('/get_jsapi_ticket', (c, token) => {
     const owner = requireApp(token);
     const ticket = rules.issueCorpTicket(token, owner);
@@ -65,7 +65,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     return ok(c, { ticket: ticket.ticket, expires_in: TICKET_TTL });
   });
 
-  // ---- Identity (reference §4.2, §4.3)
+  // ---- Identity (docs/wecom.md §4.2, §4.3)
 
   get('/auth/getuserinfo', (c, token) => {
     const code = rules.consumeCode(token, c.req.query('code'));
@@ -80,7 +80,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     const body: JsonObject = { openid: code.openid ?? '' };
     const visitor = corp().visitors.find((v) => v.openid === code.openid);
     const contact = visitor?.external_userid ? findContact(visitor.external_userid) : undefined;
-    // external_userid only when a follow-up member is inside the app's visible range (§4.2).
+    // external_userid only when a follow-up member is inside the app's visible range (docs/wecom.md §4.2).
     if (contact && visibleFollowers(contact, visibilityOf(token.agentid)).length > 0) body.external_userid = contact.external_contact.external_userid;
     return ok(c, body);
   });
@@ -102,7 +102,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     });
   });
 
-  // ---- Directory (reference §8)
+  // ---- Directory (docs/wecom.md §8)
 
   get('/user/get', (c, token) => {
     const member = requireVisibleMember(token, c.req.query('userid'));
@@ -118,7 +118,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
   });
 
   post('/user/list_id', async (c, token) => {
-    // Only the 通讯录同步 helper's secret may list ids (reference §8).
+    // Only the 通讯录同步 helper's secret may list ids (docs/wecom.md §8).
     if (token.agentid !== null) fail(48002, 'user/list_id needs the contact-sync secret');
     const body = await readJson(c);
     const limit = optInteger(body, 'limit') ?? 10000;
@@ -146,7 +146,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     return ok(c, { department });
   });
 
-  // ---- Customer contact (reference §7). The middleware above already enforced 48002.
+  // ---- Customer contact (docs/wecom.md §7). The middleware above already enforced 48002.
 
   get('/externalcontact/get_follow_user_list', (c, token) => {
     const v = visibilityOf(token.agentid);
@@ -159,7 +159,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     const ids = corp()
       .externalContacts.filter((e) => e.follow_user.some((f) => f.userid === member.userid))
       .map((e) => e.external_contact.external_userid);
-    // A member with no customers is an error, not an empty list (reference §7, [C-84061]).
+    // A member with no customers is an error, not an empty list (docs/wecom.md §7).
     if (ids.length === 0) fail(84061);
     return ok(c, { external_userid: ids });
   });
@@ -210,7 +210,7 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     const remarkPic = optString(body, 'remark_pic_mediaid');
     if (!userid) fail(41009);
     if (!externalUserid) fail(41035);
-    // An empty string counts as "not given": all five empty is refused (reference §7; UNCONFIRMED for "").
+    // An empty string counts as "not given": all five empty is refused (docs/wecom.md §7; UNCONFIRMED for "").
     if (!remark && !description && !remarkCompany && (!remarkMobiles || remarkMobiles.length === 0) && !remarkPic) {
       fail(40058, 'remark, description, remark_company, remark_mobiles and remark_pic_mediaid are all empty');
     }

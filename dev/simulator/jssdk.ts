@@ -2,7 +2,7 @@
  * @module
  * `POST /__sim/jssdk/verify` for the simulated WeCom client (client.ts): it hands over the
  * signatures a page registered with, and this checks them the way the WeCom client would
- * (reference §3.1): `sha1("jsapi_ticket=T&noncestr=N&timestamp=TS&url=U")` with the corp ticket
+ * (docs/wecom.md §3.1): `sha1("jsapi_ticket=T&noncestr=N&timestamp=TS&url=U")` with the corp ticket
  * for `config` and the app ticket for `agentConfig`, using only tickets this simulator issued to
  * that corp and app and that have not expired. A wrong URL (say, with its `#fragment`), a ticket
  * mixed up between config and agentConfig, or an expired ticket fails here as it would there.
@@ -49,7 +49,7 @@ async function sha1Hex(text: string): Promise<string> {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-/** The JS-SDK signature (lowercase hex) of `url` with `ticket` (reference §3.1). */
+/** The JS-SDK signature (lowercase hex) of `url` with `ticket` (docs/wecom.md §3.1). */
 function signatureOf(ticket: JsapiTicketRecord, url: string, signed: Signed): Promise<string> {
   return sha1Hex(`jsapi_ticket=${ticket.ticket}&noncestr=${signed.nonceStr}&timestamp=${signed.timestamp}&url=${url}`);
 }

@@ -2,7 +2,7 @@
  * @module
  * The pages a person meets in a plain browser during `npm run dev`, standing in for WeCom's:
  * in-client OAuth (`/connect/oauth2/authorize`) and desktop web login (`/wwlogin/sso/login`).
- * Both check the link as WeCom does (reference §4.1, §4.4), list the corp's members and visitors,
+ * Both check the link as WeCom does (docs/wecom.md §4.1, §4.4), list the corp's members and visitors,
  * and `/__sim/oauth/pick` issues the code and redirects back with it. The same checks serve the
  * control API's `/__sim/oauth/code` (control.ts).
  */
@@ -97,7 +97,7 @@ export function createAuthFlow(core: SimCore, rules: Rules) {
     return { ok: true, request: { flow, app, scope, redirectUri, state: params.state, params } };
   }
 
-  /** A member may authorise snsapi_privateinfo only from inside the app's visible range (§4.1). */
+  /** A member may authorise snsapi_privateinfo only from inside the app's visible range (docs/wecom.md §4.1). */
   function pickRefusal(request: AuthRequest, member: DemoMember): string | undefined {
     if (member.status !== 1) return '该成员未激活或已禁用';
     if (request.scope === 'snsapi_privateinfo' && !seesMember(visibilityOf(request.app?.agentid ?? null), member)) {

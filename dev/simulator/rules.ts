@@ -10,7 +10,7 @@ import { fail } from './errors.ts';
 import type { AccessTokenRecord, JsapiTicketRecord, OAuthCodeRecord, OAuthScope, SimCore, TicketCall } from './state.ts';
 import { randomString, TOKEN_ALPHABET } from './util.ts';
 
-// WeCom's lifetimes and limits (reference §0, §1, §2, §4).
+// WeCom's lifetimes and limits (docs/wecom.md §0, §1, §2, §4).
 export const TOKEN_TTL = 7200;
 export const TICKET_TTL = 7200;
 export const CODE_TTL = 300;
@@ -22,7 +22,7 @@ const AGENT_TICKET_PER_APP_PER_HOUR = 100;
 /** Apps created from this day on lose sensitive member fields and must call from a trusted IP. */
 export const NEW_APP_RULES_FROM = '2022-06-20';
 
-// ---- Visible range (应用可见范围): departments bring their whole subtree along (reference §7, 60011).
+// ---- Visible range (应用可见范围): departments bring their whole subtree along (docs/wecom.md §7, 60011).
 
 export interface Visibility {
   all: boolean;
@@ -83,11 +83,11 @@ export function createRules(core: SimCore) {
     });
   }
 
-  // ---- Access tokens (reference §1)
+  // ---- Access tokens (docs/wecom.md §1)
 
   function issueToken(corpid: string, agentid: number | null): AccessTokenRecord {
     const at = now();
-    // "有效期内重复获取返回相同结果" (2020 doc, reference §1): hand back the live token, with its remaining life.
+    // "有效期内重复获取返回相同结果" (WeCom doc 91039 as of 2020, docs/wecom.md §1): hand back the live token, with its remaining life.
     const live = state.tokens.find((t) => t.corpid === corpid && t.agentid === agentid && !t.invalidated && t.expiresAt > at);
     if (live) return live;
     const record: AccessTokenRecord = { token: randomString(160, TOKEN_ALPHABET), corpid, agentid, issuedAt: at, expiresAt: at + TOKEN_TTL, invalidated: false };
@@ -117,13 +117,13 @@ export function createRules(core: SimCore) {
     return token;
   }
 
-  /** Customer APIs need an app listed under 客户联系 → 可调用接口的应用 (48002, reference §7). */
+  /** Customer APIs need an app listed under 客户联系 → 可调用接口的应用 (48002, docs/wecom.md §7). */
   function requireContactPermission(token: AccessTokenRecord): void {
     const owner = findApp(token.agentid);
     if (!owner || !owner.customerContactApp || state.modes.noContactPermission) fail(48002);
   }
 
-  // ---- jsapi tickets: the corp ticket is limited per app and per corp, the app ticket per app (reference §2).
+  // ---- jsapi tickets: the corp ticket is limited per app and per corp, the app ticket per app (docs/wecom.md §2).
 
   function ticketCallsSince(kind: 'corp' | 'agent', match: (call: TicketCall) => boolean): number {
     const since = now() - HOUR;
@@ -149,7 +149,7 @@ export function createRules(core: SimCore) {
     return issueTicket('agent', owner);
   }
 
-  // ---- OAuth codes and user tickets (reference §4.1, §4.2, §4.3)
+  // ---- OAuth codes and user tickets (docs/wecom.md §4.1, §4.2, §4.3)
 
   function issueCode(grant: CodeGrant, subject: { userid: string } | { openid: string }): string {
     const code = randomString(43, TOKEN_ALPHABET);

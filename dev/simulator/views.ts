@@ -1,7 +1,7 @@
 /**
  * @module
  * Response shapes of the directory and customer APIs, field for field as WeCom sends them
- * (reference §7, §8), including what WeCom leaves out: sensitive member fields for apps created
+ * (docs/wecom.md §7, §8), including what WeCom leaves out: sensitive member fields for apps created
  * after 2022-06-20, unionid without a bound WeChat developer ID. Pure: plain values in, JSON out.
  */
 import type { DemoApp, DemoExternalContact, DemoFollowUser, DemoMember } from '../fixtures/demo-corp.ts';
@@ -25,7 +25,7 @@ export function memberView(member: DemoMember, app: DemoApp | undefined): JsonOb
     extattr: { attrs: [] },
     external_position: '',
   };
-  // Apps created after 2022-06-20 never get these from user/get (reference §8, restriction 1).
+  // Apps created after 2022-06-20 never get these from user/get (docs/wecom.md §8, restriction 1).
   if (app && app.createdAt >= NEW_APP_RULES_FROM) return view;
   return {
     ...view,
@@ -43,7 +43,7 @@ export function memberView(member: DemoMember, app: DemoApp | undefined): JsonOb
 export function contactView(contact: DemoExternalContact, wechatDeveloperIdBound: boolean): JsonObject {
   const ec = contact.external_contact;
   const view: JsonObject = { external_userid: ec.external_userid, name: ec.name, avatar: ec.avatar, type: ec.type, gender: ec.gender };
-  // unionid exists only for WeChat users, and only once the corp bound a WeChat developer ID (§7).
+  // unionid exists only for WeChat users, and only once the corp bound a WeChat developer ID (docs/wecom.md §7).
   if (ec.type === 1 && ec.unionid && wechatDeveloperIdBound) view.unionid = ec.unionid;
   if (ec.type === 2) {
     if (ec.position !== undefined) view.position = ec.position;
@@ -81,7 +81,7 @@ export function followView(follow: DemoFollowUser): JsonObject {
   };
 }
 
-/** batch/get_by_user's follow_info: tag ids only, and only corp (1) and rule-group (3) tags (§7). */
+/** batch/get_by_user's follow_info: tag ids only, and only corp (1) and rule-group (3) tags (docs/wecom.md §7). */
 export function followInfoView(follow: DemoFollowUser): JsonObject {
   const tagIds: string[] = [];
   for (const t of follow.tags) if (t.type !== 2 && t.tag_id) tagIds.push(t.tag_id);

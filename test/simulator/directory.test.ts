@@ -1,7 +1,7 @@
 /**
  * @module
  * Directory, customer-contact and message APIs of the simulator: visible range, field
- * restrictions, paging, remark validation (reference §7, §8).
+ * restrictions, paging, remark validation (docs/wecom.md §7, §8).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoApp, demoCorp, demoIds } from '../../dev/fixtures/demo-corp.ts';

@@ -1,6 +1,6 @@
 /**
  * @module
- * The OAuth and web-login stand-ins, code exchange and user tickets (reference §4).
+ * The OAuth and web-login stand-ins, code exchange and user tickets (docs/wecom.md §4).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoApp, demoCorp, demoIds } from '../../dev/fixtures/demo-corp.ts';

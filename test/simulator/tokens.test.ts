@@ -1,6 +1,6 @@
 /**
  * @module
- * The simulator's access-token and jsapi-ticket rules, over real HTTP (reference §1, §2).
+ * The simulator's access-token and jsapi-ticket rules, over real HTTP (docs/wecom.md §1, §2).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { demoApp, demoCorp, demoIds, type DemoApp, type DemoCorp } from '../../dev/fixtures/demo-corp.ts';

@@ -16,7 +16,7 @@ import {
 const { vectors, failures } = inject('cryptoVectors');
 const utf8 = new TextEncoder();
 
-// Official sample (reference §5.4), from the PHP/Python callback libraries.
+// WeCom's official sample vectors (docs/wecom.md §5.4), from its PHP/Python callback libraries.
 const official = {
   token: 'QDG6eK',
   encodingAESKey: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',

@@ -1,6 +1,7 @@
 /**
  * @module
- * Typed events from decrypted callback XML, using the examples of reference §6 verbatim.
+ * Typed events from decrypted callback XML, built from the fields docs/wecom.md §6 lists (illustrations,
+ * not captured WeCom traffic), and the official sample message of docs/wecom.md §5.4.
  */
 import { describe, expect, it } from 'vitest';
 import { dedupeKey, eventLabel, toEvent, type EventResult, type WeComEvent } from '../../worker/wecom/events.ts';
@@ -24,7 +25,7 @@ function refusal(xml: string): string {
   return result.reason;
 }
 
-/** The common self-built-app envelope of reference §6 around the given fields. */
+/** The common self-built-app event envelope (docs/wecom.md §6) around the given fields. */
 function envelope(fields: string, createTime = 1718000300, event = 'change_contact'): string {
   return `<xml>
   <ToUserName><![CDATA[wwcorp000000000001]]></ToUserName>
@@ -36,7 +37,7 @@ function envelope(fields: string, createTime = 1718000300, event = 'change_conta
 </xml>`;
 }
 
-// §6.1
+// change_external_contact: a customer added, a transfer failed (docs/wecom.md §6.1)
 const addExternalContact = `<xml>
   <ToUserName><![CDATA[wwcorp000000000001]]></ToUserName>
   <FromUserName><![CDATA[sys]]></FromUserName>
@@ -59,7 +60,7 @@ const transferFail = envelope(
   'change_external_contact',
 );
 
-// §6.2
+// change_external_chat: members joined a customer group (docs/wecom.md §6.2)
 const chatUpdate = `<xml>
   <ToUserName><![CDATA[wwcorp000000000001]]></ToUserName>
   <FromUserName><![CDATA[sys]]></FromUserName>
@@ -77,7 +78,7 @@ const chatUpdate = `<xml>
   <CurMemVer><![CDATA[1a2b3c4d5e6f708192a3b4c5d6e7f809]]></CurMemVer>
 </xml>`;
 
-// §6.3
+// change_external_tag: a corp tag edited (docs/wecom.md §6.3)
 const tagUpdate = `<xml>
   <ToUserName><![CDATA[wwcorp000000000001]]></ToUserName>
   <FromUserName><![CDATA[sys]]></FromUserName>
@@ -90,7 +91,7 @@ const tagUpdate = `<xml>
   <StrategyId>7</StrategyId>
 </xml>`;
 
-// §6.4
+// change_contact: a member created, with every field (docs/wecom.md §6.4)
 const createUser = `<xml>
   <ToUserName><![CDATA[wwcorp000000000001]]></ToUserName>
   <FromUserName><![CDATA[sys]]></FromUserName>
@@ -117,7 +118,7 @@ const createUser = `<xml>
   <ExtAttr><Item><Name><![CDATA[Region]]></Name><Type>0</Type><Text><Value><![CDATA[North]]></Value></Text></Item></ExtAttr>
 </xml>`;
 
-// §5.4: what the official POST vector decrypts to, an ordinary text message.
+// What the official POST vector decrypts to (docs/wecom.md §5.4): an ordinary text message.
 const officialTextMessage =
   '<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>';
 

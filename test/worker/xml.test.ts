@@ -15,11 +15,11 @@ function reason(result: XmlResult): string {
   return result.reason;
 }
 
-// Reference §5.3: the POST envelope.
+// The POST envelope (docs/wecom.md §5.3).
 const envelope =
   '<xml><ToUserName><![CDATA[wwcorp000000000001]]></ToUserName><AgentID><![CDATA[1000002]]></AgentID><Encrypt><![CDATA[RypEvHKD8QQ+/=]]></Encrypt></xml>';
 
-// Reference §5.4: what the official POST vector decrypts to.
+// What the official POST vector decrypts to (docs/wecom.md §5.4).
 const officialMessage =
   '<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>';
 

@@ -1,7 +1,7 @@
 /**
  * @module
  * A per-tab cache of contact screens (external_userid → what the worker answered), keyed by the
- * signed-in member, so reopening a chat paints at once while the fresh answer loads (reference §9,
+ * signed-in member, so reopening a chat paints at once while the fresh answer loads (docs/wecom.md §9,
  * the slow config + agentConfig + getCurExternalContact chain). Dropped on an account switch.
  */
 import type { ContactDetail } from '../api/types.ts';

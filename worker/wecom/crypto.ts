@@ -1,7 +1,7 @@
 /**
  * @module
  * WeCom callback crypto: the msg_signature and the AES-256-CBC message envelope
- * (reference §5.4/§5.5). Pure WebCrypto, so it runs in workerd and in Node (the simulator).
+ * (docs/wecom.md §5.4/§5.5). Pure WebCrypto, so it runs in workerd and in Node (the simulator).
  */
 
 export type DecryptFailure = 'bad_key' | 'bad_base64' | 'bad_length' | 'bad_padding' | 'bad_message_length' | 'bad_utf8';
@@ -103,7 +103,7 @@ async function importAesKey(encodingAESKey: string): Promise<AesKey | undefined>
 export async function decryptMessage(encodingAESKey: string, ciphertextBase64: string): Promise<DecryptResult> {
   const aes = cachedAesKey(encodingAESKey) ?? (await importAesKey(encodingAESKey));
   if (!aes) return { ok: false, reason: 'bad_key' };
-  // A proxy that decodes a raw '+' in the query string leaves a space (reference §5.2 step 1).
+  // A proxy that decodes a raw '+' in the query string leaves a space (docs/wecom.md §5.2 step 1).
   // Decoded with room after the ciphertext for the two blocks appended below.
   const extended = decodeBase64(ciphertextBase64.replaceAll(' ', '+'), aes.unpadTail.length);
   if (!extended) return { ok: false, reason: 'bad_base64' };
@@ -115,7 +115,7 @@ export async function decryptMessage(encodingAESKey: string, ciphertextBase64: s
   // 0x10 bytes, which WebCrypto strips, and Z to 16 bytes of no meaning, dropped below. Each
   // real block decrypts as before (CBC reads only it and the block before it), so WeCom's own
   // padding stays for the checks below. One AES call per message: the tail needs no encryption
-  // per message, unlike a block forged from the real last block (reference §5.5).
+  // per message, unlike a block forged from the real last block (docs/wecom.md §5.5).
   extended.set(aes.unpadTail, length);
 
   let plain: Uint8Array;

@@ -1,7 +1,7 @@
 /**
  * @module
- * Typed events from a decrypted callback message (reference §6), the dedupe key that makes
- * WeCom's retries idempotent (§5.3), and a short label for logs and the event table.
+ * Typed events from a decrypted callback message (docs/wecom.md §6), the dedupe key that makes
+ * WeCom's retries idempotent (docs/wecom.md §5.3), and a short label for logs and the event table.
  * Anything not recognised comes back as `kind: 'unknown'` with its fields, never dropped.
  */
 import { findChild, type XmlElement } from './xml.ts';
@@ -244,7 +244,7 @@ function itemTexts(root: XmlElement, listName: string): string[] {
 }
 
 /**
- * The reference's key, `Event|ChangeType|UserID|ExternalUserID|ChatId|Id|CreateTime`
+ * The key docs/wecom.md §5.3 recommends, `Event|ChangeType|UserID|ExternalUserID|ChatId|Id|CreateTime`
  * (FromUserName is always `sys` for CRM events, so the documented FromUserName+CreateTime is
  * too weak), plus what it misses: two group joins, or two directory edits, in the same second
  * differ only in MemChangeList/UpdateDetail or the changed fields, and must not swallow each other.
