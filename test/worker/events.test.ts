@@ -224,7 +224,7 @@ describe('toEvent', () => {
     });
   });
 
-  it('types the other directory changes of reference §6.4', () => {
+  it('types the other directory changes of docs/wecom.md §6.4', () => {
     const cases: Array<[string, Partial<Extract<WeComEvent, { kind: 'change_contact' }>>]> = [
       [
         '<ChangeType><![CDATA[update_user]]></ChangeType><UserID><![CDATA[dave]]></UserID><NewUserID><![CDATA[dave.li]]></NewUserID><Position><![CDATA[Sales Lead]]></Position>',
@@ -343,7 +343,7 @@ describe('dedupeKey', () => {
     }
   });
 
-  it('follows the reference layout Event|ChangeType|UserID|ExternalUserID|ChatId|Id|CreateTime', () => {
+  it('follows the recommended layout Event|ChangeType|UserID|ExternalUserID|ChatId|Id|CreateTime', () => {
     expect(dedupeKey(event(addExternalContact))).toBe('change_external_contact|add_external_contact|alice|wmEXAMPLEexternal00000000000001|||1718000000');
   });
 
