@@ -60,7 +60,11 @@ export type SidebarResult =
       /** Sequential round trips each run (see roundTrips), and the first run's requests by round trip. */
       apiRoundTrips: number[];
       apiRounds: string[][];
-      /** Judged on sequential round trips, not on the request count: requests that overlap cost one wait. */
+      /**
+       * Judged on sequential round trips, not on the request count: requests that overlap cost one wait.
+       * Goal 1: the page itself carries the member and the signatures (worker/routes/page.ts), so only
+       * the contact read waits, after WeCom names the contact.
+       */
       met: boolean;
     }
   | { measured: false; reason: string };
@@ -187,7 +191,7 @@ export async function benchSidebar(target: Target, runs = 7): Promise<SidebarRes
       apiPaths,
       apiRoundTrips,
       apiRounds,
-      met: apiRoundTrips.every((n) => n <= 2),
+      met: apiRoundTrips.every((n) => n <= 1),
     };
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);

@@ -141,7 +141,7 @@ function sidebarRows(js: Part<FirstLoadJs>, sidebar: Part<SidebarResult>): Row[]
       `Sidebar, navigation to filled contact card (${sidebar.browser}, median of ${sidebar.runs}, cold cache)`,
       `${fmt(sidebar.medianCardMs)} ms (p90 ${fmt(sidebar.p90CardMs)} ms)`,
       `API requests per load: ${sidebar.apiRequests.join(', ')}; sequential round trips: ${sidebar.apiRoundTrips.join(', ')} (${sidebar.apiRounds.map((round) => round.join(' + ')).join(', then ')})`,
-      `target 2 sequential round trips (judged on round trips, not requests): ${verdict(sidebar.met)}`,
+      `target 1 sequential round trip, the contact read after WeCom's answer (judged on round trips, not requests): ${verdict(sidebar.met)}`,
     ]);
   }
   return rows;

@@ -18,7 +18,8 @@ startRouter();
 setLocale(locale.value);
 
 const context = useContextStore();
-// With the real SDK this sends the signatures and /api/me requests before Vue mounts below.
+// With the real SDK this registers before Vue mounts below: with the page's boot block (web/api/boot.ts)
+// at once, without it after the signatures and /api/me requests it sends from here.
 void context.boot(sdk);
 
 // The sidebar stays open while the member switches chats or even accounts in the client.

@@ -22,6 +22,7 @@ import { domainVerify } from './routes/domain-verify.ts';
 import { health } from './routes/health.ts';
 import { jssdk } from './routes/jssdk.ts';
 import { me } from './routes/me.ts';
+import { sidebarPage } from './routes/page.ts';
 import { createServices } from './services.ts';
 import type { AppEnv } from './types.ts';
 
@@ -30,6 +31,8 @@ export function createApp() {
 
   app.use('*', securityHeaders);
   app.route('/healthz', health);
+  // The sidebar's HTML judges its own configuration: incomplete, it is served as it is.
+  app.route('/', sidebarPage);
 
   // Every other route needs a complete configuration; a deployment missing secrets says which.
   app.use('*', async (c, next) => {

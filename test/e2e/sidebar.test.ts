@@ -55,13 +55,14 @@ afterEach(async () => {
 });
 
 describe('the sidebar next to a chat', () => {
-  it('opens a 1:1 chat: one signatures request, agentConfig alone verified by the client, the contact card', async () => {
+  it('opens a 1:1 chat: signatures from the page itself, agentConfig alone verified by the client, the contact card', async () => {
     const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
     const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('contact-card').waitFor();
     expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
     expect(await page.getByTestId('followers').textContent()).toContain('王五');
-    expect(signatureRequests).toEqual([{ url: `${baseUrl}/` }]);
+    // The worker put the signatures for this page into its HTML (worker/routes/page.ts): none asked for.
+    expect(signatureRequests).toEqual([]);
     // A client from 3.0.24 on: the SDK runs agentConfig only, never config (preVerifyJSAPI).
     expect(await invokedNames(page)).toEqual(['agentConfig', 'getContext', 'getCurExternalContact']);
     await saveScreenshot(page, 'sidebar-contact');
@@ -101,7 +102,7 @@ describe('the sidebar next to a chat', () => {
     await page.locator(`[data-member="${CHEN_JING}"]`).click();
     await page.getByTestId('contact-card').waitFor();
     expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
-    expect(signatureRequests).toHaveLength(1);
+    expect(signatureRequests).toHaveLength(0);
     await context.close();
   });
 
@@ -122,7 +123,7 @@ describe('the sidebar next to a chat', () => {
     await switchChat(page, { entry: 'group_chat_tools', chat: demoIds.chatId });
     await page.getByTestId('group-chat').locator('h2').waitFor();
     expect(await page.getByTestId('group-chat').textContent()).toContain('星河贸易项目群');
-    expect(signatureRequests).toHaveLength(1);
+    expect(signatureRequests).toHaveLength(0);
     await context.close();
   });
 
@@ -133,7 +134,7 @@ describe('the sidebar next to a chat', () => {
     expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
     // Before 3.0.24 the SDK runs config (the corp ticket) first, then agentConfig.
     expect(await invokedNames(page)).toEqual(['preVerifyJSAPI', 'agentConfig', 'getContext', 'getCurExternalContact']);
-    expect(signatureRequests).toHaveLength(1);
+    expect(signatureRequests).toHaveLength(0);
     await context.close();
   });
 
@@ -201,7 +202,7 @@ describe('the sidebar next to a chat', () => {
     const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('problem-untrusted_domain').waitFor();
     expect(await page.getByTestId('problem-untrusted_domain').textContent()).toContain('可信域名');
-    expect(signatureRequests).toHaveLength(1);
+    expect(signatureRequests).toHaveLength(0);
     await saveScreenshot(page, 'sidebar-untrusted-domain');
     await context.close();
   });
@@ -221,8 +222,66 @@ describe('the sidebar next to a chat', () => {
     await simulator('/__sim/tickets/revoke', {});
     const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('contact-card').waitFor();
-    expect(signatureRequests).toEqual([{ url: `${baseUrl}/` }, { url: `${baseUrl}/`, refresh: true }]);
+    // The page's own signatures were refused: one request, for fresh tickets.
+    expect(signatureRequests).toEqual([{ url: `${baseUrl}/`, refresh: true }]);
     expect(await invokedNames(page)).toEqual(['agentConfig', 'agentConfig', 'getContext', 'getCurExternalContact']);
+    await context.close();
+  });
+});
+
+describe('the sidebar after one round trip', () => {
+  it('fills the card with one sequential round trip after WeCom names the contact: GET /api/contacts/:id alone', async () => {
+    const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
+    // When the page hears getCurExternalContact's answer, on its own clock (the client's bridge is there before this runs).
+    await context.addInitScript(() => {
+      type Callback = (result: unknown) => void;
+      const bridge = (window as unknown as { WeixinJSBridge: { invoke(name: string, params: unknown, callback?: Callback): void } }).WeixinJSBridge;
+      const invoke = bridge.invoke.bind(bridge);
+      bridge.invoke = (name, params, callback) =>
+        invoke(name, params, (result) => {
+          if (name === 'getCurExternalContact') (window as unknown as { answeredAt: number }).answeredAt = performance.now();
+          callback?.(result);
+        });
+    });
+    const page = await context.newPage();
+    const requests: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.origin === baseUrl && url.pathname.startsWith('/api/')) requests.push(`${request.method()} ${url.pathname}`);
+    });
+    await page.goto(`${baseUrl}/#/`);
+    await page.getByTestId('contact-card').waitFor();
+    expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
+    await page.waitForTimeout(300);
+    // Nothing before WeCom's answer (the member and the signatures came with the page), one request after it.
+    expect(requests).toEqual([`GET /api/contacts/${CHEN_JING}`]);
+    const timing = await page.evaluate(() => ({
+      answeredAt: (window as unknown as { answeredAt?: number }).answeredAt ?? NaN,
+      api: performance
+        .getEntriesByType('resource')
+        .filter((entry) => new URL(entry.name).pathname.startsWith('/api/'))
+        .map((entry) => ({ path: new URL(entry.name).pathname, startTime: entry.startTime })),
+    }));
+    expect(timing.api.map((entry) => entry.path)).toEqual([`/api/contacts/${CHEN_JING}`]);
+    expect(timing.api[0]!.startTime).toBeGreaterThanOrEqual(timing.answeredAt);
+    await context.close();
+  });
+
+  it('sends WeCom without a session to OAuth before any HTML, and comes back to the same page with the card', async () => {
+    const context = await weComContext(browser, simulatorUrl, { entry: 'single_chat_tools', contact: CHEN_JING });
+    const page = await context.newPage();
+    const documents: Array<{ url: string; status: number }> = [];
+    page.on('response', (response) => {
+      if (response.request().isNavigationRequest()) documents.push({ url: response.url(), status: response.status() });
+    });
+    await page.goto(`${baseUrl}/?from=toolbar#/`);
+    await page.locator('a.pick[data-userid="wangwu"]').click();
+    await page.getByTestId('contact-card').waitFor();
+    expect(await page.getByTestId('contact-card').textContent()).toContain('陈静');
+    // The first answer for the page is the redirect itself, to WeCom's in-app OAuth.
+    expect(documents[0]).toEqual({ url: `${baseUrl}/?from=toolbar`, status: 302 });
+    expect(documents[1]?.url).toMatch(new RegExp(`^${simulatorUrl}/connect/oauth2/authorize\\?`));
+    expect(page.url()).toMatch(new RegExp(`^${baseUrl}/\\?from=toolbar(#|$)`));
     await context.close();
   });
 });

@@ -32,7 +32,14 @@ describe('the product on local serving', () => {
     const html = await (await fetch(`${baseUrl}/`)).text();
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(script).toBeTruthy();
-    expect((await fetch(`${baseUrl}${script}`)).headers.get('x-content-type-options')).toBe('nosniff');
+    const asset = await fetch(`${baseUrl}${script}`);
+    expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
+    // The page is the worker's (it carries the member when there is one): never cached; the files stay cacheable.
+    const page = await fetch(`${baseUrl}/`);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    expect(page.headers.get('vary')).toContain('Cookie');
+    expect(await page.text()).toContain('<script type="application/json" id="boot">{"me":null,"signatures":null}</script>');
+    expect(asset.headers.get('cache-control') ?? '').not.toContain('no-store');
     // The rules file configures serving; it is not itself served.
     expect(await (await fetch(`${baseUrl}/_headers`)).text()).not.toContain('Content-Security-Policy:');
   });

@@ -319,3 +319,91 @@ describe('the boot sequence', () => {
     expect(useContactStore().detail?.contact.name).toBe('陈静');
   });
 });
+
+describe('the boot with the page’s boot block (worker/routes/page.ts)', () => {
+  let assign: ReturnType<typeof vi.fn>;
+
+  /** The block as the worker writes it: JSON with `<` escaped, inside a script WeCom's page never runs. */
+  function serve(data: unknown): void {
+    const element = document.createElement('script');
+    element.type = 'application/json';
+    element.id = 'boot';
+    element.textContent = JSON.stringify(data).replace(/</g, '\\u003c');
+    document.head.append(element);
+  }
+
+  beforeEach(() => {
+    ({ assign } = freshPage(PAGE));
+  });
+  afterEach(() => {
+    document.getElementById('boot')?.remove();
+    vi.restoreAllMocks();
+  });
+
+  it('registers with the embedded signatures and skips /api/me: the contact is the only request', async () => {
+    serve({ me: me(), signatures: { url: pageUrl(), ...signatures('served') } });
+    const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
+    const wecom = await simulatedWeCom();
+    await useContextStore().boot(wecom.ww);
+    await settle();
+
+    expect(api.calls.map((call) => `${call.method} ${call.path}`)).toEqual([`GET /api/contacts/${ids.chenJing}`]);
+    expect(wecom.checks.map((check) => check.agentConfig?.signature)).toEqual([signatures('served').agentConfig.signature]);
+    expect(wecom.invoked()).toEqual(['agentConfig', 'getContext', 'getCurExternalContact']);
+    expect(useSessionStore().me?.user.userid).toBe(me().user.userid);
+    expect(useContactStore().detail?.contact.name).toBe('陈静');
+  });
+
+  it('asks the worker for signatures when the embedded ones were made for another URL, and still skips /api/me', async () => {
+    serve({ me: me(), signatures: { url: 'http://127.0.0.1:8787/?entry=other', ...signatures('served') } });
+    const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
+    const wecom = await simulatedWeCom();
+    await useContextStore().boot(wecom.ww);
+    await settle();
+
+    expect(api.find('POST /api/jssdk/signatures').map((call) => call.body)).toEqual([{ url: pageUrl() }]);
+    expect(api.count('GET /api/me')).toBe(0);
+    expect(useContactStore().detail?.contact.name).toBe('陈静');
+  });
+
+  it('falls back to the refresh-once path when WeCom refuses the embedded signatures', async () => {
+    serve({ me: me(), signatures: { url: pageUrl(), ...signatures('served') } });
+    const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
+    const wecom = await simulatedWeCom({ agentConfig: ['invalid', 'ok'] });
+    await useContextStore().boot(wecom.ww);
+    await settle();
+
+    expect(api.find('POST /api/jssdk/signatures').map((call) => call.body)).toEqual([{ url: pageUrl(), refresh: true }]);
+    expect(wecom.checks.map((check) => check.agentConfig?.signature)).toEqual([signatures('served').agentConfig.signature, signatures('fresh').agentConfig.signature]);
+    expect(useContactStore().detail?.contact.name).toBe('陈静');
+  });
+
+  it('sends a page served without a session straight to login, asking nothing', async () => {
+    serve({ me: null, signatures: null });
+    const api = fakeApi(baseRoutes());
+    const wecom = await simulatedWeCom();
+    await useContextStore().boot(wecom.ww);
+    await settle();
+
+    expect(assign).toHaveBeenCalledExactlyOnceWith(`/auth/login?return=${encodeURIComponent('/?entry=single_chat_tools#/')}`);
+    expect(api.count('GET /api/me')).toBe(0);
+    expect(wecom.apis()).toEqual([]);
+  });
+
+  it('reads a name that holds markup as text', async () => {
+    const name = '</script><b>王五</b>';
+    serve({ me: { ...me(), user: { ...me().user, name } }, signatures: null });
+    fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
+    await useContextStore().boot((await simulatedWeCom()).ww);
+    expect(useSessionStore().me?.user.name).toBe(name);
+  });
+
+  it('asks /api/me again on a later check: the block is taken once', async () => {
+    serve({ me: me(), signatures: { url: pageUrl(), ...signatures('served') } });
+    const api = fakeApi({ ...baseRoutes(), [`GET /api/contacts/${ids.chenJing}`]: { body: contactDetail() } });
+    await useContextStore().boot((await simulatedWeCom()).ww);
+    await useSessionStore().recheck();
+    expect(await useSessionStore().load()).toBe(true);
+    expect(api.count('GET /api/me')).toBe(2);
+  });
+});

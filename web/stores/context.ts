@@ -6,6 +6,7 @@
  */
 import { defineStore } from 'pinia';
 import { markRaw, ref, shallowRef } from 'vue';
+import { takeBootSignatures } from '../api/boot.ts';
 import { postSignatures } from '../api/jssdk.ts';
 import { problemFromApiError, problemFromRegistration, problemFromUnknown, problemFromWeCom, type Problem } from '../problems.ts';
 import { isAdminRoute, route } from '../router.ts';
@@ -116,8 +117,13 @@ export const useContextStore = defineStore('context', () => {
       return;
     }
 
-    // Both start now: the signatures request inside register(), and the session check.
-    const registration = wecom.register((url, refresh) => postSignatures(refresh ? { url, refresh } : { url }));
+    // Both start now: the signatures request inside register(), and the session check; with the
+    // page's boot block (web/api/boot.ts) neither is a request, and only the contact read remains.
+    // Signatures the page was served with go first; a refresh (WeCom refused them) always asks.
+    const registration = wecom.register((url, refresh) => {
+      const served = refresh ? undefined : takeBootSignatures(url);
+      return served ? Promise.resolve(served) : postSignatures(refresh ? { url, refresh } : { url });
+    });
     registration.catch(() => undefined);
     const signedIn = await session.load();
     if (!signedIn) {

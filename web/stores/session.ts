@@ -1,12 +1,14 @@
 /**
  * @module
- * Who is signed in. `load` is the boot's session check (a 401 sends the member to WeCom login);
+ * Who is signed in. `load` is the boot's session check: the member the page was served with
+ * (web/api/boot.ts), else `GET /api/me` (no session, or a 401, sends the member to WeCom login);
  * `recheck` notices an account switch in the WeCom client and starts over clean; any 401 while
  * in use turns into the session-expired screen.
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import { ApiError, onUnauthorized, toApiError } from '../api/http.ts';
+import { takeBootSession } from '../api/boot.ts';
 import { getMe, loginUrl } from '../api/session.ts';
 import type { Me } from '../api/types.ts';
 import { navigation } from '../navigation.ts';
@@ -41,6 +43,17 @@ export const useSessionStore = defineStore('session', () => {
   async function load(): Promise<boolean> {
     status.value = 'loading';
     error.value = null;
+    // The page as the worker served it already says who is signed in: no request.
+    const served = takeBootSession();
+    if (served) {
+      if (served.me === null) {
+        login();
+        return false;
+      }
+      me.value = served.me;
+      status.value = 'ready';
+      return true;
+    }
     try {
       me.value = await getMe();
       status.value = 'ready';

@@ -2,7 +2,8 @@
  * @module
  * Response headers on everything the worker itself answers. The SPA's files come from the ASSETS
  * binding without running the worker; they get the same headers, plus the Content-Security-Policy,
- * from web/public/_headers.
+ * from web/public/_headers. The sidebar page (`GET /`, routes/page.ts) runs the worker but keeps
+ * the headers the binding gave it, that policy included: it is written in one place.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../types.ts';

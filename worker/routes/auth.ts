@@ -34,7 +34,8 @@ function problem(c: Context<AppEnv>, status: 400 | 403 | 502 | 503, text: PageTe
   return c.html(loginProblemPage(text), status);
 }
 
-function chooseApp(c: Context<AppEnv>): WeComApp | undefined {
+/** The app `?corp=&agent=` names, or the first configured one when the query names none. */
+export function chooseApp(c: Context<AppEnv>): WeComApp | undefined {
   const corpId = c.req.query('corp');
   const agentId = c.req.query('agent');
   const apps = c.var.config.apps;
@@ -42,21 +43,30 @@ function chooseApp(c: Context<AppEnv>): WeComApp | undefined {
   return apps.find((app) => app.corpId === corpId && (!agentId || app.agentId === agentId));
 }
 
+/**
+ * Starts a login: a signed state bound to this browser by a cookie, then 302 to WeCom's in-app
+ * OAuth (a WeCom user agent) or its web login, coming back to `returnTo` (a same-origin path,
+ * already passed through safeReturnPath). `GET /auth/login` and the sidebar page both start here;
+ * the caller applies the login rate limit.
+ */
+export async function startLogin(c: Context<AppEnv>, app: WeComApp, returnTo: string): Promise<Response> {
+  const config = c.var.config;
+  const { state, cookie } = await issueLoginState(config.sessionSecret, { returnTo, corpId: app.corpId, agentId: app.agentId }, Date.now());
+  // WeCom sends the code back to our configured name, never to whatever Host this request named.
+  const redirectUri = `${config.publicOrigin}/auth/callback`;
+  const target = isWeComUserAgent(c.req.header('user-agent'))
+    ? inAppAuthorizeUrl(config.oauthBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state, scope: config.oauthScope })
+    : webLoginUrl(config.loginBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state });
+  c.header('set-cookie', setCookie(c.req.url, STATE_COOKIE, cookie, { path: '/auth', maxAgeSeconds: LOGIN_STATE_SECONDS }));
+  c.header('cache-control', 'no-store');
+  return c.redirect(target, 302);
+}
+
 export const auth = new Hono<AppEnv>()
   .get('/login', async (c) => {
     const app = chooseApp(c);
     if (!app) return problem(c, 400, { title: '未知的应用 · Unknown app', zh: '没有为该企业和应用配置登录。', en: 'No app is configured for this corp and agent.' });
-    const returnTo = safeReturnPath(c.req.query('return'));
-    const config = c.var.config;
-    const { state, cookie } = await issueLoginState(config.sessionSecret, { returnTo, corpId: app.corpId, agentId: app.agentId }, Date.now());
-    // WeCom sends the code back to our configured name, never to whatever Host this request named.
-    const redirectUri = `${c.var.config.publicOrigin}/auth/callback`;
-    const target = isWeComUserAgent(c.req.header('user-agent'))
-      ? inAppAuthorizeUrl(config.oauthBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state, scope: config.oauthScope })
-      : webLoginUrl(config.loginBase, { corpId: app.corpId, agentId: app.agentId, redirectUri, state });
-    c.header('set-cookie', setCookie(c.req.url, STATE_COOKIE, cookie, { path: '/auth', maxAgeSeconds: LOGIN_STATE_SECONDS }));
-    c.header('cache-control', 'no-store');
-    return c.redirect(target, 302);
+    return startLogin(c, app, safeReturnPath(c.req.query('return')));
   })
 
   .get('/callback', async (c) => {

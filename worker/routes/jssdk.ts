@@ -14,8 +14,8 @@ import { findApp, type Config, type WeComApp } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../identity/guard.ts';
 import { log } from '../log.ts';
-import { checkSignableUrl, createNonce, signJsSdk } from '../wecom/jssdk.ts';
-import { tokensFor } from '../wecom/tokens.ts';
+import { checkSignableUrl, createNonce, signJsSdk, type JsSdkSignature } from '../wecom/jssdk.ts';
+import { tokensFor, type TokenBindings } from '../wecom/tokens.ts';
 
 const SignatureRequest = v.object({
   url: v.pipe(v.string('url must be the page URL (location.href) as a string'), v.nonEmpty('url must not be empty'), v.maxLength(4096, 'url is longer than 4096 characters')),
@@ -72,14 +72,29 @@ export const jssdk = new Hono<AppEnv>().post('/signatures', async (c) => {
 
   // Anyone may ask for a signature; only a member may make the worker spend a ticket refetch.
   if (request.refresh === true) await requireUser(c, async () => {});
-  const tickets = await tokensFor(c.env, app).tickets({ refresh: request.refresh === true });
+  const signed = await signPage(c.env, app, page.url, request.refresh === true);
+  c.header('cache-control', 'no-store');
+  return c.json(signed);
+});
+
+/** What `POST /api/jssdk/signatures` answers, and the sidebar page embeds. */
+export interface PageSignatures {
+  corpId: string;
+  agentId: string;
+  config: JsSdkSignature;
+  agentConfig: JsSdkSignature;
+  /** A refused refetch (once a minute per app) says when one would be granted, so the page can explain. */
+  retryAfter?: number;
+}
+
+/** Both signatures for `url`, which the caller has already judged signable (checkSignableUrl). */
+export async function signPage(env: TokenBindings, app: WeComApp, url: string, refresh: boolean): Promise<PageSignatures> {
+  const tickets = await tokensFor(env, app).tickets({ refresh });
   const timestamp = Math.floor(Date.now() / 1000);
   const [corpSignature, appSignature] = await Promise.all([
-    signJsSdk({ ticket: tickets.jsapi, nonceStr: createNonce(), timestamp, url: page.url }),
-    signJsSdk({ ticket: tickets.agentConfig, nonceStr: createNonce(), timestamp, url: page.url }),
+    signJsSdk({ ticket: tickets.jsapi, nonceStr: createNonce(), timestamp, url }),
+    signJsSdk({ ticket: tickets.agentConfig, nonceStr: createNonce(), timestamp, url }),
   ]);
-  c.header('cache-control', 'no-store');
-  // A refused refetch (once a minute per app) says when one would be granted, so the page can explain.
   const throttled = tickets.retryAfterMs === undefined ? {} : { retryAfter: Math.ceil(tickets.retryAfterMs / 1000) };
-  return c.json({ corpId: app.corpId, agentId: app.agentId, config: corpSignature, agentConfig: appSignature, ...throttled });
-});
+  return { corpId: app.corpId, agentId: app.agentId, config: corpSignature, agentConfig: appSignature, ...throttled };
+}

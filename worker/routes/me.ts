@@ -3,12 +3,13 @@
  * `GET /api/me`: who the session belongs to, as this product sees them.
  */
 import { Hono } from 'hono';
+import type { Session } from '../identity/sessions.ts';
+import type { User } from '../identity/users.ts';
 import type { AppEnv } from '../types.ts';
 
-export const me = new Hono<AppEnv>().get('/', (c) => {
-  const user = c.var.user;
-  const session = c.var.session;
-  return c.json({
+/** The member as `GET /api/me` answers, and as the sidebar page embeds it. */
+export function meBody(user: User, session: Session) {
+  return {
     user: {
       id: user.id,
       userid: user.wecomUserId,
@@ -17,5 +18,7 @@ export const me = new Hono<AppEnv>().get('/', (c) => {
       departments: user.departments,
     },
     corp: { corpId: session.corpId, agentId: session.agentId },
-  });
-});
+  };
+}
+
+export const me = new Hono<AppEnv>().get('/', (c) => c.json(meBody(c.var.user, c.var.session)));
