@@ -48,8 +48,9 @@ export interface Services extends AppServices {
   scope(): Promise<Scope>;
 }
 
-export function appServices(env: Env, config: Config, app: WeComApp): AppServices {
-  const wecom = wecomClientFor(env, config, app);
+/** `fetch` replaces the WeCom client's (the jobs count their calls with it). */
+export function appServices(env: Env, config: Config, app: WeComApp, options: { fetch?: typeof fetch } = {}): AppServices {
+  const wecom = wecomClientFor(env, config, app, options.fetch ? { fetch: options.fetch } : {});
   const crm = crmFor(env, config);
   const store = createContactStore(env.DB);
   const profiles = createProfileCache(env.KV);

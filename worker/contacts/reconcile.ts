@@ -13,7 +13,7 @@
 import type { Crm } from '../crm/port.ts';
 import type { WeComApp } from '../env.ts';
 import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
-import { fatal, runJob, transient, type JobSteps } from '../jobs/steps.ts';
+import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/steps.ts';
 import type { WeComClient } from '../wecom/client.ts';
 import { autoBind } from './auto-bind.ts';
 import { contactProfile } from './profile.ts';
@@ -23,7 +23,7 @@ import type { ContactStore } from './store.ts';
 export const USERS_PER_CALL = 100;
 export const PAGE_LIMIT = 100;
 
-export const RECONCILE_COUNTS = { followsAdded: 0, followsEnded: 0, bindingsAdded: 0, customersCreated: 0 };
+export const RECONCILE_COUNTS = { followsAdded: 0, followsEnded: 0, bindingsAdded: 0, customersCreated: 0, ...STEP_METER };
 export type ReconcileCounts = typeof RECONCILE_COUNTS;
 export type ReconcileRun = JobRun<ReconcileCounts>;
 
@@ -42,7 +42,7 @@ export interface ReconcileDeps {
 }
 
 /** Runs one reconciliation to the end in `steps`, recording progress on the run; never throws. */
-export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps: JobSteps): Promise<ReconcileRun> {
+export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps: JobSteps<ReconcileCounts>): Promise<ReconcileRun> {
   const now = deps.now ?? Date.now;
   const { app, client, store, log } = deps;
   const corpId = app.corpId;
@@ -52,7 +52,6 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
       const { follow_user: members } = await client.getFollowUserList().catch(fatal);
       run.phase = 'contacts';
       run.total = members.length;
-      await log.save(run);
       return { run, members };
     });
     const { members } = listed;
@@ -74,7 +73,6 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
           } catch (error) {
             if (transient(error)) fatal(error);
             recordFailure(next, `members ${chunk.join(',')}`, error);
-            await log.save(next);
             return { run: next, cursor: '', seen: [] as string[], complete: false };
           }
           const keys: string[] = [];
@@ -103,7 +101,6 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
               recordFailure(next, `contact ${externalUserId} of ${follow.userid}`, error);
             }
           }
-          await log.save(next);
           return { run: next, cursor: reply.next_cursor || '', seen: keys, complete: true };
         });
         run = result.run;
@@ -114,7 +111,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
       }
 
       const before = run;
-      run = await steps.do(`ended ${group}`, async () => {
+      const ended = await steps.do(`ended ${group}`, async () => {
         const next = structuredClone(before);
         next.phase = 'contacts';
         if (!complete) {
@@ -136,9 +133,9 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
           }
         }
         next.done = Math.min(members.length, offset + chunk.length);
-        await log.save(next);
-        return next;
+        return { run: next };
       });
+      run = ended.run;
     }
     return run;
   });

@@ -10,11 +10,11 @@
  */
 import type { WeComApp } from '../env.ts';
 import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
-import { fatal, runJob, transient, type JobSteps } from '../jobs/steps.ts';
+import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/steps.ts';
 import type { WeComClient, WeComUser } from '../wecom/client.ts';
 import { memberFacts, type ProvisionPolicy, type UserRepo } from './users.ts';
 
-export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0 };
+export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0, ...STEP_METER };
 export type OrgSyncCounts = typeof ORG_SYNC_COUNTS;
 export type OrgSyncRun = JobRun<OrgSyncCounts>;
 
@@ -35,7 +35,7 @@ export interface OrgSyncDeps {
 }
 
 /** Runs one sync to the end in `steps`, recording progress on the run; never throws. */
-export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: JobSteps): Promise<OrgSyncRun> {
+export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: JobSteps<OrgSyncCounts>): Promise<OrgSyncRun> {
   const now = deps.now ?? Date.now;
   const { app, client, users, log } = deps;
   return runJob(start, log, steps, app, async (first) => {
@@ -54,7 +54,6 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
       }
       run.phase = 'members';
       run.done = 0;
-      await log.save(run);
       return { run, ids: departments.map((d) => d.id) };
     });
 
@@ -92,7 +91,6 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
           }
         }
         next.done = Math.min(listed.ids.length, offset + ids.length);
-        await log.save(next);
         return { run: next, userids, complete };
       });
       run = result.run;
@@ -105,13 +103,12 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
     }
 
     const listedRun = run;
-    return steps.do('deactivating', async () => {
+    const deactivated = await steps.do('deactivating', async () => {
       const next = structuredClone(listedRun);
       next.phase = 'deactivating';
       if (!listingComplete) {
         next.failures.push({ subject: 'deactivation', reason: 'skipped: some departments could not be listed, so absent members may only be unlisted' });
-        await log.save(next);
-        return next;
+        return { run: next };
       }
       for (const user of await users.list(app.corpId)) {
         if (user.status !== 'active' || !user.wecomUserId || seen.has(user.wecomUserId)) continue;
@@ -122,8 +119,8 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
           recordFailure(next, `member ${user.wecomUserId}`, error);
         }
       }
-      await log.save(next);
-      return next;
+      return { run: next };
     });
+    return deactivated.run;
   });
 }

@@ -24,9 +24,32 @@ export const STEP_RETRIES = { limit: 10, delay: '15 seconds', backoff: 'exponent
 /** A step makes at most a few dozen WeCom calls: minutes only if WeCom hangs on every one. */
 export const STEP_TIMEOUT = '10 minutes';
 
-/** The step runner a job is written against: `step.do` with this product's retry policy. */
-export interface JobSteps {
-  do<T>(name: string, work: () => Promise<T>): Promise<T>;
+/** What every step returns: the run as the step left it (and whatever the next steps need). */
+export interface StepResult<Counts extends Record<string, number>> {
+  run: JobRun<Counts>;
+}
+
+/**
+ * The step runner a job is written against: `step.do` with this product's retry policy. The
+ * runner saves the returned run to `job_runs` (progress, counts, and the step's own meter), so
+ * an admin sees every finished step.
+ */
+export interface JobSteps<Counts extends Record<string, number>> {
+  do<T extends StepResult<Counts>>(name: string, work: () => Promise<T>): Promise<T>;
+}
+
+/** Counted on every run: how many steps it took, its WeCom calls, and the most any one step made. */
+export const STEP_METER = { steps: 0, wecomCalls: 0, maxStepWecomCalls: 0 };
+
+/**
+ * The budget a step must stay inside: WeCom calls made by the step's own invocation (Workers Free
+ * allows 50 subrequests per invocation). Token broker calls come on top: at most two per step.
+ */
+export const STEP_WECOM_CALL_BUDGET = 50;
+
+/** Counts the WeCom calls of the isolate; a step reads the difference. */
+export interface CallMeter {
+  calls: number;
 }
 
 /** Errors after which the same call may well succeed later: the engine retries the step. */
@@ -49,15 +72,25 @@ export const CANCELLED = 'the run is no longer running (cancelled)';
 
 /**
  * Steps for one run: before its work, each step checks that the run was not cancelled (a
- * terminated instance may still be inside a step).
+ * terminated instance may still be inside a step); after it, it meters the step's WeCom calls and
+ * saves the run.
  */
-export function runSteps<Counts extends Record<string, number>>(step: WorkflowStepLike, runs: RunLog<Counts>, runId: number): JobSteps {
+export function runSteps<Counts extends Record<string, number>>(step: WorkflowStepLike, runs: RunLog<Counts>, runId: number, meter: CallMeter): JobSteps<Counts> {
   return {
-    do: <T>(name: string, work: () => Promise<T>) =>
+    do: <T extends StepResult<Counts>>(name: string, work: () => Promise<T>) =>
       step.do(name, { retries: STEP_RETRIES, timeout: STEP_TIMEOUT }, async () => {
         const current = await runs.get(runId);
         if (current?.status !== 'running') throw new NonRetryableError(CANCELLED);
-        return work();
+        const before = meter.calls;
+        const result = await work();
+        const calls = meter.calls - before;
+        const counts = result.run.counts as Record<string, number>;
+        counts.steps = (counts.steps ?? 0) + 1;
+        counts.wecomCalls = (counts.wecomCalls ?? 0) + calls;
+        counts.maxStepWecomCalls = Math.max(counts.maxStepWecomCalls ?? 0, calls);
+        if (calls > STEP_WECOM_CALL_BUDGET) log('warn', 'job.step_over_budget', { kind: result.run.kind, id: runId, step: name, wecomCalls: calls });
+        await runs.save(result.run);
+        return result;
       }),
   };
 }
@@ -74,7 +107,7 @@ export interface WorkflowStepLike {
 export async function runJob<Counts extends Record<string, number>>(
   run: JobRun<Counts>,
   runs: RunLog<Counts>,
-  steps: JobSteps,
+  steps: JobSteps<Counts>,
   app: Pick<WeComApp, 'corpId'>,
   body: (run: JobRun<Counts>) => Promise<JobRun<Counts>>,
 ): Promise<JobRun<Counts>> {
@@ -97,17 +130,17 @@ async function finish<Counts extends Record<string, number>>(
   app: Pick<WeComApp, 'corpId'>,
   runId: number,
   outcome: (current: JobRun<Counts>) => JobRun<Counts>,
-  steps: JobSteps,
+  steps: JobSteps<Counts>,
 ): Promise<JobRun<Counts>> {
   try {
-    return await steps.do('finish', async () => {
+    const { run } = await steps.do('finish', async () => {
       const current = await runs.get(runId);
       if (!current) throw new NonRetryableError(`job run ${runId} is gone`);
       const next = outcome(current);
-      await runs.save(next);
       log(next.status === 'succeeded' ? 'info' : 'error', 'job.finished', { kind: next.kind, corpId: app.corpId, id: next.id, status: next.status, failed: next.failed, ...next.counts });
-      return next;
+      return { run: next };
     });
+    return run;
   } catch (error) {
     // Cancelled between the last step and this one.
     log('info', 'job.not_finished', { id: runId, message: error instanceof Error ? error.message : String(error) });

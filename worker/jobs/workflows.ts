@@ -13,7 +13,14 @@ import { orgSyncPolicy } from '../identity/services.ts';
 import { log } from '../log.ts';
 import { appServices, type AppServices } from '../services.ts';
 import type { JobParams } from './engine.ts';
-import { runSteps, type WorkflowStepLike } from './steps.ts';
+import { runSteps, STEP_RETRIES, type CallMeter, type WorkflowStepLike } from './steps.ts';
+
+/** The WeCom calls this isolate made; each step meters its own share (jobs/steps.ts). */
+const meter: CallMeter = { calls: 0 };
+const countedFetch: typeof fetch = (input, init) => {
+  meter.calls++;
+  return fetch(input, init);
+};
 
 function servicesFor(env: Env, params: JobParams): AppServices | undefined {
   const config = configOf(env);
@@ -22,7 +29,7 @@ function servicesFor(env: Env, params: JobParams): AppServices | undefined {
     log('error', 'job.app_gone', { corpId: params.corpId, agentId: params.agentId, id: params.run.id });
     return undefined;
   }
-  return appServices(env, config.config, app);
+  return appServices(env, config.config, app, { fetch: countedFetch });
 }
 
 // `WorkflowStep.do`'s overloads want step results typed as RPC-serializable; ours are plain JSON.
@@ -34,9 +41,9 @@ export class OrgSyncWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     if (!services) return undefined;
     const { app, orgSyncLog } = services;
     const start = event.payload.run as OrgSyncRun;
-    const run = await runOrgSync(start, { app, client: services.wecom, users: services.users, log: orgSyncLog, policy: orgSyncPolicy(services) }, runSteps(stepOf(step), orgSyncLog, start.id));
+    const run = await runOrgSync(start, { app, client: services.wecom, users: services.users, log: orgSyncLog, policy: orgSyncPolicy(services) }, runSteps(stepOf(step), orgSyncLog, start.id, meter));
     if (run.status === 'succeeded' && event.payload.then === 'reconcile') {
-      await step.do('then reconcile', async () => {
+      await step.do('then reconcile', { retries: STEP_RETRIES }, async () => {
         await startReconcile(services, start.trigger, start.startedBy);
         return null;
       });
@@ -52,7 +59,7 @@ export class ReconcileWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     const { app, config, reconcileLog } = services;
     const start = event.payload.run as ReconcileRun;
     const deps = { app, client: services.wecom, crm: services.crm, store: services.store, log: reconcileLog, autoCreate: config.autoCreateCustomers };
-    const run = await reconcile(start, deps, runSteps(stepOf(step), reconcileLog, start.id));
+    const run = await reconcile(start, deps, runSteps(stepOf(step), reconcileLog, start.id, meter));
     return { id: run.id, status: run.status };
   }
 }
