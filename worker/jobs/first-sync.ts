@@ -3,7 +3,8 @@
  * A fresh deployment (and `npm run dev`) runs its first org sync by itself, so the sidebar shows
  * members' names from its first open instead of userids. The first request an isolate serves asks
  * D1 once whether each configured app ever had an org sync run; for one that never had, it starts
- * one (followed by reconciliation). Later requests in the isolate cost nothing. A first sync that
+ * one. Later requests in the isolate cost nothing. Reconciliation is left to an admin and the daily
+ * cron: with AUTO_CREATE_CUSTOMERS it creates customers, which a new deployment should not do unasked. A first sync that
  * fails is not retried here (each new isolate would start another): it stays on the admin page, and
  * the daily cron runs the next one. `FIRST_SYNC=off` turns this off (the worker tests do).
  */
@@ -39,7 +40,7 @@ export async function startFirstSyncs(env: Env): Promise<number> {
       .bind(app.corpId, app.agentId)
       .first();
     if (ever) continue;
-    const { run, alreadyRunning } = await startOrgSync(appServices(env, config.config, app), 'scheduled', null, true);
+    const { run, alreadyRunning } = await startOrgSync(appServices(env, config.config, app), 'scheduled', null);
     if (!alreadyRunning) started++;
     log('info', 'first_sync.started', { corpId: app.corpId, agentId: app.agentId, id: run.id });
   }
