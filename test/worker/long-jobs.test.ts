@@ -105,6 +105,19 @@ describe('org sync on Workflows', () => {
     expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
   }, JOB_TEST_MS);
 
+  it('gets a new access token mid-run when WeCom stops taking the old one', async () => {
+    const introspector = await introspect(env.ORG_SYNC_WORKFLOW);
+    const { id } = await start('org-sync');
+    const [instance] = await waitFor(async () => ((await introspector.get()).length > 0 ? introspector.get() : undefined));
+    await instance!.waitForStepResult({ name: 'members 1' });
+    const { invalidated } = (await sim('tokens/invalidate', {})) as { invalidated: number };
+    expect(invalidated).toBeGreaterThan(0);
+    const run = await finished('org-sync', id);
+    expect(run).toMatchObject({ status: 'succeeded', failed: 0, created: MEDIUM.members + 4 });
+    // One refusal (42001/40014), one gettoken, the refused call again: the client's own refresh, inside the step.
+    expect((await calls())('gettoken')).toBe(1);
+  }, JOB_TEST_MS);
+
   it('refuses a second start while one runs, and stops a run an admin cancels', async () => {
     const introspector = await introspect(env.ORG_SYNC_WORKFLOW);
     // Slow enough that the run is still going when the cancel arrives.
