@@ -36,6 +36,8 @@ export default defineConfig(async () => {
                     WECOM_OAUTH_BASE: simulatorUrl,
                     WECOM_LOGIN_BASE: simulatorUrl,
                     TEST_MIGRATIONS: migrations,
+                    // Tests start the syncs they mean to; worker/jobs/first-sync.ts is tested by calling it.
+                    FIRST_SYNC: 'off',
                   },
                   // Every request in this pool comes without CF-Connecting-IP, so all tests share one
                   // client key: the product's limits are raised here, and the tests of the limits

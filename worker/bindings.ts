@@ -4,6 +4,7 @@
  * queue and scheduled handlers. Deep code never reads it: services are built from it at the edge.
  */
 import type { ConfigSource } from './env.ts';
+import type { JobParams } from './jobs/engine.ts';
 import type { TokenBroker } from './wecom/tokens.ts';
 
 /** What the consumer receives: the D1 row id of a recorded callback event. */
@@ -23,6 +24,9 @@ export interface Bindings {
   LOGIN_LIMIT: RateLimit;
   SIGNING_LIMIT: RateLimit;
   CONTACT_LOOKUP_LIMIT: RateLimit;
+  /** The long jobs (jobs/workflows.ts): one Workflow instance per org sync or reconciliation run. */
+  ORG_SYNC_WORKFLOW: Workflow<JobParams>;
+  RECONCILE_WORKFLOW: Workflow<JobParams>;
 }
 
 /** The bindings and every configuration value (worker/config-names.ts). */

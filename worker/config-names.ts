@@ -37,6 +37,8 @@ export const CONFIG_NAMES = [
   'CRM_API_TOKEN',
   // With `CRM=http`: milliseconds per CRM call attempt (default 5000).
   'CRM_TIMEOUT_MS',
+  // `on` (default): the first request of an isolate starts an org sync for every app that never had one (worker/jobs/first-sync.ts).
+  'FIRST_SYNC',
 ] as const;
 
 export type ConfigName = (typeof CONFIG_NAMES)[number];

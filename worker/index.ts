@@ -1,19 +1,24 @@
 /**
  * @module
- * The worker's entry: exports the handlers and nothing else.
+ * The worker's entry: exports the handlers (and the Durable Object and Workflow classes) and nothing else.
  */
 import { createApp } from './app.ts';
 import type { Env, EventMessage } from './bindings.ts';
 import { consumeDeadLetters, consumeEvents } from './events/consumer.ts';
 import { handlers } from './events/handlers.ts';
+import { firstSyncOnce } from './jobs/first-sync.ts';
 import { runScheduledJobs } from './scheduled.ts';
 
 export { TokenBroker } from './wecom/tokens.ts';
+export { OrgSyncWorkflow, ReconcileWorkflow } from './jobs/workflows.ts';
 
 const app = createApp();
 
 export default {
-  fetch: app.fetch,
+  fetch(request, env, ctx) {
+    firstSyncOnce(env, ctx);
+    return app.fetch(request, env, ctx);
+  },
   async queue(batch, env) {
     if (batch.queue.endsWith('-dlq')) await consumeDeadLetters(batch, env);
     else await consumeEvents(batch, env, handlers);

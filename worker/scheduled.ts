@@ -26,7 +26,10 @@ export async function pruneStorage(db: D1Database, now: number): Promise<void> {
   log('info', 'scheduled.pruned', { events, idempotencyKeys, ms: Date.now() - started });
 }
 
-/** `now` is the trigger's scheduled time (epoch ms). */
+/**
+ * `now` is the trigger's scheduled time (epoch ms). The jobs run on Workflows (jobs/workflows.ts):
+ * this only starts them.
+ */
 export async function runScheduledJobs(cron: string, env: Env, now: number): Promise<void> {
   try {
     await pruneStorage(env.DB, now);
@@ -43,9 +46,9 @@ export async function runScheduledJobs(cron: string, env: Env, now: number): Pro
   }
   for (const app of config.config.apps) {
     const services = appServices(env, config.config, app);
-    const synced = await startOrgSync(services, 'scheduled', null);
-    if (synced.finished) await synced.finished;
-    const reconciled = await startReconcile(services, 'scheduled', null);
-    if (reconciled.finished) await reconciled.finished;
+    // The sync's Workflow starts the reconciliation when it succeeds; if a sync is already running
+    // (an admin started one), reconciliation starts now instead.
+    const synced = await startOrgSync(services, 'scheduled', null, true);
+    if (synced.alreadyRunning) await startReconcile(services, 'scheduled', null);
   }
 }

@@ -19,7 +19,8 @@ import { createEventStore, type EventStore } from './events/store.ts';
 import { createOrgSyncLog, type OrgSyncCounts } from './identity/org-sync.ts';
 import type { Session } from './identity/sessions.ts';
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';
-import type { RunLog } from './jobs/runs.ts';
+import { createWorkflowEngine } from './jobs/engine.ts';
+import type { JobEngine, RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
 import { wecomClientFor } from './wecom/tokens.ts';
 
@@ -37,6 +38,9 @@ export interface AppServices {
   events: EventStore;
   orgSyncLog: RunLog<OrgSyncCounts>;
   reconcileLog: RunLog<ReconcileCounts>;
+  /** Where the long jobs run: a Workflow instance per run. */
+  orgSyncJobs: JobEngine<OrgSyncCounts>;
+  reconcileJobs: JobEngine<ReconcileCounts>;
 }
 
 /** What a signed-in request works with: its app's services and the reader's scope. */
@@ -44,8 +48,9 @@ export interface Services extends AppServices {
   scope(): Promise<Scope>;
 }
 
-export function appServices(env: Env, config: Config, app: WeComApp): AppServices {
-  const wecom = wecomClientFor(env, config, app);
+/** `fetch` replaces the WeCom client's (the jobs count their calls with it). */
+export function appServices(env: Env, config: Config, app: WeComApp, options: { fetch?: typeof fetch } = {}): AppServices {
+  const wecom = wecomClientFor(env, config, app, options.fetch ? { fetch: options.fetch } : {});
   const crm = crmFor(env, config);
   const store = createContactStore(env.DB);
   const profiles = createProfileCache(env.KV);
@@ -64,6 +69,8 @@ export function appServices(env: Env, config: Config, app: WeComApp): AppService
     events: createEventStore(env.DB),
     orgSyncLog: createOrgSyncLog(env.DB, app),
     reconcileLog: createReconcileLog(env.DB, app),
+    orgSyncJobs: createWorkflowEngine(env.ORG_SYNC_WORKFLOW, app),
+    reconcileJobs: createWorkflowEngine(env.RECONCILE_WORKFLOW, app),
   };
 }
 

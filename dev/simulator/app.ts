@@ -69,7 +69,7 @@ export function createSimulator(options: SimulatorOptions = {}) {
       `<h1>WeCom 模拟器 · ${escapeHtml(corp().corp_name)}（${escapeHtml(corp().corpid)}）</h1>
 <p>API：<code>/cgi-bin/*</code>；网页授权：<code>/connect/oauth2/authorize</code>；Web 登录：<code>/wwlogin/sso/login</code>。</p>
 ${demoLink ? `<p><a href="${escapeHtml(demoLink)}">打开示例授权页</a></p>` : ''}
-<p class="note">测试控制接口：/__sim/reset, /__sim/calls, /__sim/clock, /__sim/tokens/invalidate, /__sim/faults, /__sim/mode, /__sim/messages, /__sim/oauth/code, /__sim/jssdk/verify, /__sim/tickets/revoke, /__sim/client.js</p>`,
+<p class="note">测试控制接口：/__sim/reset, /__sim/calls, /__sim/clock, /__sim/tokens/invalidate, /__sim/faults, /__sim/big-corp, /__sim/mode, /__sim/messages, /__sim/oauth/code, /__sim/jssdk/verify, /__sim/tickets/revoke, /__sim/client.js</p>`,
     );
   });
 

@@ -6,6 +6,7 @@
  * input, apply the rules (rules.ts) and shape the reply (views.ts).
  */
 import { Hono } from 'hono';
+import { followsByMember, INDEXED_FROM } from './big-corp.ts';
 import { fail } from './errors.ts';
 import { seesDepartment, seesMember, TICKET_TTL, type Rules } from './rules.ts';
 import type { AccessTokenRecord, JsonObject, SimCore } from './state.ts';
@@ -186,10 +187,14 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     if (limit < 1 || limit > 100) fail(40058, 'limit must be 1..100');
     for (const userid of userids) requireVisibleMember(token, userid);
     const rows: JsonObject[] = [];
+    const contacts = corp().externalContacts;
+    const index = contacts.length >= INDEXED_FROM ? followsByMember(contacts) : undefined;
     for (const userid of userids) {
-      const mine = corp()
-        .externalContacts.flatMap((contact) => contact.follow_user.filter((f) => f.userid === userid).map((follow) => ({ contact, follow })))
-        .sort((a, b) => a.follow.createtime - b.follow.createtime);
+      const mine =
+        index?.get(userid) ??
+        contacts
+          .flatMap((contact) => contact.follow_user.filter((f) => f.userid === userid).map((follow) => ({ contact, follow })))
+          .sort((a, b) => a.follow.createtime - b.follow.createtime);
       for (const { contact, follow } of mine) rows.push({ external_contact: contactView(contact, corp().wechatDeveloperIdBound), follow_info: followInfoView(follow) });
     }
     const boundTo = `batch:${userids.join(',')}`;

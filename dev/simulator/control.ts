@@ -3,10 +3,11 @@
  * The control API tests and `npm run dev` steer the simulator with, mounted at `/__sim`; never
  * part of WeCom's surface. Reset, call counts, the clock, token invalidation, injected faults
  * (replayed by surface.ts), modes, member status, sent messages, OAuth codes without the pages, and the JS-SDK
- * signature check (jssdk.ts) and the simulated WeCom client script (client-script.ts). Refusals here are plain 400s `{ error, message }`: this is not WeCom.
+ * signature check (jssdk.ts) and the simulated WeCom client script (client-script.ts), and a generated big corp (big-corp.ts). Refusals here are plain 400s `{ error, message }`: this is not WeCom.
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { BIG_CORP_LIMITS, generateBigCorp } from './big-corp.ts';
 import { clientScriptRoutes } from './client-script.ts';
 import { jssdkVerifier } from './jssdk.ts';
 import type { AuthFlow, AuthRequest } from './oauth.ts';
@@ -36,6 +37,24 @@ export function controlRoutes(core: SimCore, auth: AuthFlow): Hono<SimEnv> {
     const body = await controlBody(c);
     core.reset({ forgetTokens: body?.forgetTokens === true });
     return c.json({ ok: true });
+  });
+
+  // A big corp (big-corp.ts) in place of the demo corp until the next reset: the demo corp plus
+  // generated departments, members and contacts, the same for the same seed. Resets first.
+  control.post('/big-corp', async (c) => {
+    const body = await controlBody(c);
+    const options = { members: 5000, departments: 300, contacts: 100_000, seed: 1 };
+    for (const key of ['members', 'departments', 'contacts', 'seed'] as const) {
+      const value = body?.[key];
+      if (value === undefined) continue;
+      const max = key === 'seed' ? 2 ** 31 : BIG_CORP_LIMITS[key];
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) return refuse(c, `${key} must be an integer 0..${max}`);
+      options[key] = value;
+    }
+    core.reset();
+    state.corp = generateBigCorp(state.corp, options);
+    const corp = state.corp;
+    return c.json({ ...options, totals: { departments: corp.departments.length, members: corp.members.length, contacts: corp.externalContacts.length } });
   });
 
   control.get('/calls', (c) => c.json(state.calls));

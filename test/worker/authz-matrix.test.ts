@@ -71,9 +71,12 @@ const ROUTES: RouteSpec[] = [
   { method: 'POST', route: '/api/admin/org-sync', access: 'admin', request: () => ({ path: '/api/admin/org-sync' }) },
   { method: 'GET', route: '/api/admin/org-sync/latest', access: 'admin', request: () => ({ path: '/api/admin/org-sync/latest' }) },
   { method: 'GET', route: '/api/admin/org-sync/:id', access: 'admin', request: () => ({ path: '/api/admin/org-sync/1' }) },
+  // Run 1 is long finished (or unknown) by then: an allowed caller gets 409 or 404, never a refusal.
+  { method: 'POST', route: '/api/admin/org-sync/:id/cancel', access: 'admin', request: () => ({ path: '/api/admin/org-sync/1/cancel' }) },
   { method: 'POST', route: '/api/admin/reconcile', access: 'admin', request: () => ({ path: '/api/admin/reconcile' }) },
   { method: 'GET', route: '/api/admin/reconcile/latest', access: 'admin', request: () => ({ path: '/api/admin/reconcile/latest' }) },
   { method: 'GET', route: '/api/admin/reconcile/:id', access: 'admin', request: () => ({ path: '/api/admin/reconcile/1' }) },
+  { method: 'POST', route: '/api/admin/reconcile/:id/cancel', access: 'admin', request: () => ({ path: '/api/admin/reconcile/1/cancel' }) },
   { method: 'GET', route: '/api/admin/events', access: 'admin', request: () => ({ path: '/api/admin/events?limit=5' }) },
   { method: 'GET', route: '/api/admin/diagnostics', access: 'admin', request: () => ({ path: '/api/admin/diagnostics' }) },
 ];
@@ -231,8 +234,9 @@ describe('authorization matrix over every /api route', () => {
     it(`lets ${allowed} through`, async () => {
       const subject = allowed === 'viewer' ? fixture.viewerSubject : fixture.salesSubject;
       const response = await send(spec, subject, fixture.cookies[allowed]);
-      // Success, or for a lookup by id, an honest 404: anything but a refusal or a failure.
-      expect(response.ok || response.status === 404, `${allowed}: ${response.status} ${await response.text()}`).toBe(true);
+      // Success, or for a lookup by id an honest 404 (and for cancelling a finished run, 409): anything but a refusal or a failure.
+      const honest = response.ok || response.status === 404 || (spec.route.endsWith('/cancel') && response.status === 409);
+      expect(honest, `${allowed}: ${response.status} ${await response.text()}`).toBe(true);
       // Jobs an admin starts run in the background; let them finish before the next route is tried.
       if (spec.route === '/api/admin/org-sync' || spec.route === '/api/admin/reconcile') {
         const latest = spec.route === '/api/admin/org-sync' ? '/api/admin/org-sync/latest' : '/api/admin/reconcile/latest';

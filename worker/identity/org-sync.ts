@@ -1,17 +1,25 @@
 /**
  * @module
  * Org sync: departments and members from WeCom into this product's tables, as a job run
- * (jobs/runs.ts) an admin can watch. Members who are gone are deactivated (which ends their
- * sessions), never deleted.
+ * (jobs/runs.ts) an admin can watch, in durable steps (jobs/steps.ts). Members who are gone are
+ * deactivated (which ends their sessions), never deleted.
+ *
+ * Steps: the department list (one call); then the members of DEPARTMENTS_PER_STEP departments per
+ * step (one `user/list` each: the app's own secret reads its visible range, and `user/list` is
+ * not recursive, so every department is listed); then the deactivations.
  */
 import type { WeComApp } from '../env.ts';
-import { completeRun, createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
+import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
+import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/steps.ts';
 import type { WeComClient, WeComUser } from '../wecom/client.ts';
 import { memberFacts, type ProvisionPolicy, type UserRepo } from './users.ts';
 
-export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0 };
+export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0, ...STEP_METER };
 export type OrgSyncCounts = typeof ORG_SYNC_COUNTS;
 export type OrgSyncRun = JobRun<OrgSyncCounts>;
+
+/** 10 `user/list` calls a step (at most 3 tries each, and one token refresh): well inside 50 subrequests. */
+export const DEPARTMENTS_PER_STEP = 10;
 
 export function createOrgSyncLog(db: D1Database, app: Pick<WeComApp, 'corpId' | 'agentId'>): RunLog<OrgSyncCounts> {
   return createRunLog(db, 'org_sync', app, ORG_SYNC_COUNTS);
@@ -26,73 +34,93 @@ export interface OrgSyncDeps {
   now?: () => number;
 }
 
-/** Runs one sync to the end, recording progress on `run`; never throws. */
-export async function runOrgSync(run: OrgSyncRun, deps: OrgSyncDeps): Promise<OrgSyncRun> {
+/** Runs one sync to the end in `steps`, recording progress on the run; never throws. */
+export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: JobSteps<OrgSyncCounts>): Promise<OrgSyncRun> {
   const now = deps.now ?? Date.now;
-  const { app, client, users } = deps;
-  return completeRun(run, deps.log, app, async () => {
-    run.phase = 'departments';
-    const { department: departments } = await client.listDepartments();
-    run.total = departments.length;
-    for (const department of departments) {
-      try {
-        await users.upsertDepartment(app.corpId, { id: department.id, name: department.name, parentId: department.parentid, order: department.order }, now());
-      } catch (error) {
-        recordFailure(run, `department ${department.id}`, error);
+  const { app, client, users, log } = deps;
+  return runJob(start, log, steps, app, async (first) => {
+    const listed = await steps.do('departments', async () => {
+      const run = structuredClone(first);
+      run.phase = 'departments';
+      const departments = await client.listDepartments().then((reply) => reply.department, fatal);
+      run.total = departments.length;
+      for (const department of departments) {
+        try {
+          await users.upsertDepartment(app.corpId, { id: department.id, name: department.name, parentId: department.parentid, order: department.order }, now());
+        } catch (error) {
+          recordFailure(run, `department ${department.id}`, error);
+        }
+        run.done += 1;
       }
-      run.done += 1;
-    }
-    await deps.log.save(run);
+      run.phase = 'members';
+      run.done = 0;
+      return { run, ids: departments.map((d) => d.id) };
+    });
 
-    run.phase = 'members';
-    run.done = 0;
-    const members = new Map<string, WeComUser>();
+    let run = listed.run;
+    const seen = new Set<string>();
     let listingComplete = true;
-    for (const department of departments) {
-      try {
-        const { userlist } = await client.listUsers(department.id);
-        for (const member of userlist) members.set(member.userid, member);
-      } catch (error) {
-        listingComplete = false;
-        recordFailure(run, `members of department ${department.id}`, error);
-      }
-      run.done += 1;
-      await deps.log.save(run);
+    for (let offset = 0; offset < listed.ids.length; offset += DEPARTMENTS_PER_STEP) {
+      const ids = listed.ids.slice(offset, offset + DEPARTMENTS_PER_STEP);
+      const before = run;
+      const result = await steps.do(`members ${offset / DEPARTMENTS_PER_STEP + 1}`, async () => {
+        const next = structuredClone(before);
+        // Every call first, then the writes: a step retried after a rate limit has written nothing yet.
+        const members = new Map<string, WeComUser>();
+        let complete = true;
+        for (const id of ids) {
+          try {
+            for (const member of (await client.listUsers(id)).userlist) members.set(member.userid, member);
+          } catch (error) {
+            if (transient(error)) fatal(error);
+            complete = false;
+            recordFailure(next, `members of department ${id}`, error);
+          }
+        }
+        const userids: string[] = [];
+        for (const member of members.values()) {
+          // A member of several departments is written once, by the first step that meets them.
+          if (seen.has(member.userid)) continue;
+          userids.push(member.userid);
+          try {
+            const { outcome } = await users.upsertMember(app.corpId, memberFacts(member), { ...deps.policy, now: now() });
+            if (outcome === 'created') next.counts.created += 1;
+            else if (outcome === 'updated') next.counts.updated += 1;
+          } catch (error) {
+            recordFailure(next, `member ${member.userid}`, error);
+          }
+        }
+        next.done = Math.min(listed.ids.length, offset + ids.length);
+        return { run: next, userids, complete };
+      });
+      run = result.run;
+      for (const userid of result.userids) seen.add(userid);
+      if (!result.complete) listingComplete = false;
     }
-    if (members.size === 0) {
+    if (seen.size === 0) {
       // Deactivating everyone because WeCom showed us no one would lock the whole company out.
       throw new Error("WeCom returned no members: the app's visible range (可见范围) is empty or excludes every department. Widen it in the admin console, then sync again.");
     }
 
-    run.phase = 'users';
-    run.done = 0;
-    run.total = members.size;
-    for (const member of members.values()) {
-      try {
-        const { outcome } = await users.upsertMember(app.corpId, memberFacts(member), { ...deps.policy, now: now() });
-        if (outcome === 'created') run.counts.created += 1;
-        else if (outcome === 'updated') run.counts.updated += 1;
-      } catch (error) {
-        recordFailure(run, `member ${member.userid}`, error);
+    const listedRun = run;
+    const deactivated = await steps.do('deactivating', async () => {
+      const next = structuredClone(listedRun);
+      next.phase = 'deactivating';
+      if (!listingComplete) {
+        next.failures.push({ subject: 'deactivation', reason: 'skipped: some departments could not be listed, so absent members may only be unlisted' });
+        return { run: next };
       }
-      run.done += 1;
-      if (run.done % 50 === 0) await deps.log.save(run);
-    }
-
-    run.phase = 'deactivating';
-    if (!listingComplete) {
-      run.failures.push({ subject: 'deactivation', reason: 'skipped: some departments could not be listed, so absent members may only be unlisted' });
-      return;
-    }
-    for (const user of await users.list(app.corpId)) {
-      if (user.status !== 'active' || !user.wecomUserId || members.has(user.wecomUserId)) continue;
-      try {
-        await users.deactivate(app.corpId, user.wecomUserId, now());
-        run.counts.deactivated += 1;
-      } catch (error) {
-        recordFailure(run, `member ${user.wecomUserId}`, error);
+      for (const user of await users.list(app.corpId)) {
+        if (user.status !== 'active' || !user.wecomUserId || seen.has(user.wecomUserId)) continue;
+        try {
+          await users.deactivate(app.corpId, user.wecomUserId, now());
+          next.counts.deactivated += 1;
+        } catch (error) {
+          recordFailure(next, `member ${user.wecomUserId}`, error);
+        }
       }
-    }
-  }, now);
+      return { run: next };
+    });
+    return deactivated.run;
+  });
 }
-

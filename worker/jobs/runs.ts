@@ -50,8 +50,13 @@ interface RunRow {
   finished_at: number | null;
 }
 
-/** A run that has not finished after this long died with its isolate; a new one may start. */
+/**
+ * Without an engine to ask (jobs/engine.ts), a run that has not finished after this long is taken
+ * for dead; with one, a run younger than START_GRACE_MS is alive whatever the engine says, since its
+ * row is written just before its Workflow instance is created.
+ */
 const STALE_RUN_MS = 30 * 60 * 1000;
+const START_GRACE_MS = 60 * 1000;
 /** Enough reasons to act on; the count says how many there were. */
 const MAX_FAILURES_KEPT = 200;
 
@@ -82,12 +87,24 @@ export function createRunLog<Counts extends Record<string, number>>(db: D1Databa
   const scope = 'corp_id = ?1 AND agent_id = ?2 AND kind = ?3';
 
   return {
-    async start(trigger: JobRun<Counts>['trigger'], startedBy: string | null, now: number): Promise<{ run: JobRun<Counts>; alreadyRunning: boolean }> {
+    /**
+     * A new run, unless one is running: then that one. `alive` asks the engine whether a run's
+     * instance still works; a run it has lost is closed as failed and a new one starts.
+     */
+    async start(
+      trigger: JobRun<Counts>['trigger'],
+      startedBy: string | null,
+      now: number,
+      alive?: (run: JobRun<Counts>) => Promise<boolean>,
+    ): Promise<{ run: JobRun<Counts>; alreadyRunning: boolean }> {
       const running = await db
         .prepare(`SELECT * FROM job_runs WHERE ${scope} AND status = 'running' AND started_at > ?4 ORDER BY id DESC LIMIT 1`)
-        .bind(app.corpId, app.agentId, kind, now - STALE_RUN_MS)
+        .bind(app.corpId, app.agentId, kind, alive ? 0 : now - STALE_RUN_MS)
         .first<RunRow>();
-      if (running) return { run: fromRow(running), alreadyRunning: true };
+      if (running) {
+        const run = fromRow(running);
+        if (!alive || run.startedAt > now - START_GRACE_MS || (await alive(run))) return { run, alreadyRunning: true };
+      }
       await db
         .prepare(`UPDATE job_runs SET status = 'failed', error = 'stopped without reporting (the worker was restarted)', finished_at = ?4 WHERE ${scope} AND status = 'running'`)
         .bind(app.corpId, app.agentId, kind, now)
@@ -110,11 +127,22 @@ export function createRunLog<Counts extends Record<string, number>>(db: D1Databa
       return row ? fromRow(row) : undefined;
     },
 
-    async save(run: JobRun<Counts>): Promise<void> {
-      await db
-        .prepare('UPDATE job_runs SET status = ?2, phase = ?3, done = ?4, total = ?5, counts = ?6, failed = ?7, failures = ?8, error = ?9, finished_at = ?10 WHERE id = ?1')
+    /** Writes progress; a run that is no longer running (cancelled, or closed as lost) is left as it is. */
+    async save(run: JobRun<Counts>): Promise<boolean> {
+      const { meta } = await db
+        .prepare("UPDATE job_runs SET status = ?2, phase = ?3, done = ?4, total = ?5, counts = ?6, failed = ?7, failures = ?8, error = ?9, finished_at = ?10 WHERE id = ?1 AND status = 'running'")
         .bind(run.id, run.status, run.phase, run.done, run.total, JSON.stringify(run.counts), run.failed, JSON.stringify(run.failures.slice(0, MAX_FAILURES_KEPT)), run.error, run.finishedAt)
         .run();
+      return meta.changes > 0;
+    },
+
+    /** Ends a running run as cancelled (status `failed`, phase `cancelled`: the shape admins already read); undefined when it was not running. */
+    async cancel(id: number, by: string | null, now: number): Promise<JobRun<Counts> | undefined> {
+      const row = await db
+        .prepare(`UPDATE job_runs SET status = 'failed', phase = 'cancelled', error = ?5, finished_at = ?6 WHERE ${scope} AND id = ?4 AND status = 'running' RETURNING *`)
+        .bind(app.corpId, app.agentId, kind, id, by ? `cancelled by ${by}` : 'cancelled', now)
+        .first<RunRow>();
+      return row ? fromRow(row) : undefined;
     },
   };
 }
@@ -124,29 +152,8 @@ export type RunLog<Counts extends Record<string, number>> = ReturnType<typeof cr
 /** Records a failure of one item; the job goes on with the others. */
 export function recordFailure(run: JobRun<Record<string, number>>, subject: string, error: unknown): void {
   run.failed += 1;
-  run.failures.push({ subject, reason: reasonOf(error) });
-}
-
-/** Runs `body` to the end and records the outcome on the run; never throws. */
-export async function completeRun<Counts extends Record<string, number>>(
-  run: JobRun<Counts>,
-  runs: RunLog<Counts>,
-  app: Pick<WeComApp, 'corpId'>,
-  body: () => Promise<void>,
-  now: () => number = Date.now,
-): Promise<JobRun<Counts>> {
-  try {
-    await body();
-    run.status = 'succeeded';
-    run.phase = 'done';
-  } catch (error) {
-    run.status = 'failed';
-    run.error = reasonOf(error);
-  }
-  run.finishedAt = now();
-  await runs.save(run).catch((error: unknown) => log('error', 'job.save_failed', { kind: run.kind, id: run.id, message: String(error) }));
-  log(run.status === 'succeeded' ? 'info' : 'error', 'job.finished', { kind: run.kind, corpId: app.corpId, id: run.id, status: run.status, failed: run.failed, ...run.counts });
-  return run;
+  // The run travels between a Workflow's steps, whose results are capped at 1 MiB.
+  if (run.failures.length < MAX_FAILURES_KEPT) run.failures.push({ subject, reason: reasonOf(error) });
 }
 
 /** The wire shape: counts beside the run's other fields. */
@@ -158,18 +165,36 @@ export function runView<Counts extends Record<string, number>>(run: JobRun<Count
 export interface StartedRun<Counts extends Record<string, number>> {
   run: JobRun<Counts>;
   alreadyRunning: boolean;
-  finished: Promise<JobRun<Counts>> | undefined;
 }
 
-/** Starts `work` on a new run, unless one is running already: then that run is the answer and nothing starts. */
+/** What runs a job's steps: a Workflow per run in production (jobs/engine.ts). */
+export interface JobEngine<Counts extends Record<string, number>> {
+  /** Hands the run to the engine; `then` names a job to start when this one succeeds. */
+  start(run: JobRun<Counts>, then?: JobKind): Promise<void>;
+  /** Whether the engine still works on the run (false when it finished, failed or never existed). */
+  alive(run: JobRun<Counts>): Promise<boolean>;
+  /** Stops the run's instance, if it still runs. */
+  stop(run: JobRun<Counts>): Promise<void>;
+}
+
+/** Starts a new run on the engine, unless one is running already: then that run is the answer and nothing starts. */
 export async function startRun<Counts extends Record<string, number>>(
-  log: RunLog<Counts>,
+  runs: RunLog<Counts>,
+  engine: JobEngine<Counts>,
   trigger: JobRun<Counts>['trigger'],
   startedBy: string | null,
-  work: (run: JobRun<Counts>) => Promise<JobRun<Counts>>,
+  then?: JobKind,
 ): Promise<StartedRun<Counts>> {
-  const { run, alreadyRunning } = await log.start(trigger, startedBy, Date.now());
-  if (alreadyRunning) return { run, alreadyRunning, finished: undefined };
-  // The work records progress on its own copy; the answer shows the run as it started.
-  return { run, alreadyRunning, finished: work({ ...run }) };
+  const { run, alreadyRunning } = await runs.start(trigger, startedBy, Date.now(), (candidate) => engine.alive(candidate));
+  if (alreadyRunning) return { run, alreadyRunning };
+  try {
+    await engine.start(run, then);
+  } catch (error) {
+    run.status = 'failed';
+    run.error = `could not start: ${reasonOf(error)}`;
+    run.finishedAt = Date.now();
+    await runs.save(run);
+    log('error', 'job.start_failed', { kind: run.kind, id: run.id, message: reasonOf(error) });
+  }
+  return { run, alreadyRunning };
 }

@@ -1,12 +1,13 @@
 /**
  * @module
- * `/api/admin/*` (admin role): users and their roles, org sync with progress, recent callback events.
+ * `/api/admin/*` (admin role): users and their roles, org sync and reconciliation with progress and
+ * cancel, recent callback events.
  */
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../types.ts';
 import { AppError } from '../errors.ts';
 import { startReconcile } from '../contacts/jobs.ts';
-import { runView, type JobRun, type RunLog } from '../jobs/runs.ts';
+import { runView, type JobEngine, type JobRun, type RunLog } from '../jobs/runs.ts';
 import { requireRole } from '../identity/guard.ts';
 import { startOrgSync } from '../identity/services.ts';
 import { actorOf, isRole, ROLES } from '../identity/users.ts';
@@ -17,15 +18,32 @@ function positiveInt(value: string | undefined, fallback: number, max: number): 
   return Math.min(max, Math.max(1, Number(value)));
 }
 
-type Started = { run: JobRun<Record<string, number>>; alreadyRunning: boolean; finished: Promise<unknown> | undefined };
+type Started = { run: JobRun<Record<string, number>>; alreadyRunning: boolean };
+type Counts = Record<string, number>;
 
-/** Start (202, or 409 with the running one), latest, and one run: the same for every admin job. */
-function jobRoutes(label: string, start: (c: Context<AppEnv>) => Promise<Started>, runs: (c: Context<AppEnv>) => RunLog<Record<string, number>>) {
+/** Start (202, or 409 with the running one), latest, one run, and cancel: the same for every admin job. */
+function jobRoutes(
+  label: string,
+  start: (c: Context<AppEnv>) => Promise<Started>,
+  runs: (c: Context<AppEnv>) => RunLog<Counts>,
+  engine: (c: Context<AppEnv>) => JobEngine<Counts>,
+) {
   return new Hono<AppEnv>()
     .post('/', async (c) => {
       const started = await start(c);
-      if (started.finished) c.executionCtx.waitUntil(started.finished);
       return c.json({ run: runView(started.run), alreadyRunning: started.alreadyRunning }, started.alreadyRunning ? 409 : 202);
+    })
+    // The row first (so no later step saves over it), then the Workflow instance.
+    .post('/:id/cancel', async (c) => {
+      const id = positiveInt(c.req.param('id'), 0, Number.MAX_SAFE_INTEGER);
+      const cancelled = await runs(c).cancel(id, c.var.user.wecomUserId, Date.now());
+      if (!cancelled) {
+        const run = await runs(c).get(id);
+        if (!run) throw new AppError(404, 'not_found', `No ${label} ${id}`);
+        throw new AppError(409, 'conflict', `${label} ${id} is not running (${run.status})`);
+      }
+      await engine(c).stop(cancelled);
+      return c.json({ run: runView(cancelled) });
     })
     .get('/latest', async (c) => {
       const run = await runs(c).latest();
@@ -78,6 +96,7 @@ export const admin = new Hono<AppEnv>()
       'org sync',
       (c) => startOrgSync(c.var.services, 'manual', c.var.user.wecomUserId),
       (c) => c.var.services.orgSyncLog,
+      (c) => c.var.services.orgSyncJobs,
     ),
   )
   .route(
@@ -86,6 +105,7 @@ export const admin = new Hono<AppEnv>()
       'reconciliation',
       (c) => startReconcile(c.var.services, 'manual', c.var.user.wecomUserId),
       (c) => c.var.services.reconcileLog,
+      (c) => c.var.services.reconcileJobs,
     ),
   )
 

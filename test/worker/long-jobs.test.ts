@@ -1,0 +1,196 @@
+/**
+ * @module
+ * Org sync and reconciliation as Workflows (worker/jobs/), against a generated medium corp: many
+ * steps, a step that fails and is retried, a rate limit (45033) mid-run, cancellation, a second
+ * start refused, and no step over the WeCom call budget. The engine's retry delays are switched
+ * off (introspectWorkflow), so retries happen at once; the retries themselves are the engine's.
+ */
+import { env, introspectWorkflow } from 'cloudflare:test';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { demoCorp } from '../../dev/fixtures/demo-corp.ts';
+import { generateBigCorp } from '../../dev/simulator/big-corp.ts';
+import { startFirstSyncs } from '../../worker/jobs/first-sync.ts';
+import { STEP_WECOM_CALL_BUDGET } from '../../worker/jobs/steps.ts';
+import { waitFor } from './callback-helpers.ts';
+import { api, login, resetIdentity } from './identity-helpers.ts';
+import { calls, sim } from './simulator-control.ts';
+
+/** A whole medium run takes seconds here; the default 5 s is not enough on a shared machine. */
+const JOB_TEST_MS = 90_000;
+const MEDIUM = { members: 250, departments: 30, contacts: 1000, seed: 11 };
+/** The demo app sees the sales centre (2) and its two teams, and the generated departments under it. */
+const VISIBLE_DEPARTMENTS = 3 + MEDIUM.departments;
+
+interface RunBody {
+  id: number;
+  status: string;
+  phase: string;
+  failed: number;
+  failures: Array<{ subject: string; reason: string }>;
+  error: string | null;
+  steps: number;
+  wecomCalls: number;
+  maxStepWecomCalls: number;
+  [count: string]: unknown;
+}
+
+let admin: string;
+let introspectors: Array<{ dispose(): Promise<void> }> = [];
+
+async function introspect(workflow: Workflow) {
+  const introspector = await introspectWorkflow(workflow);
+  await introspector.modifyAll(async (m) => {
+    await m.disableRetryDelays();
+  });
+  introspectors.push(introspector);
+  return introspector;
+}
+
+async function start(job: 'org-sync' | 'reconcile'): Promise<RunBody> {
+  const response = await api(`/api/admin/${job}`, admin, { method: 'POST' });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { run: RunBody }).run;
+}
+
+async function finished(job: 'org-sync' | 'reconcile', id: number): Promise<RunBody> {
+  return waitFor(async () => {
+    const body = (await (await api(`/api/admin/${job}/${id}`, admin)).json()) as { run: RunBody };
+    return body.run.status === 'running' ? undefined : body.run;
+  }, 60_000);
+}
+
+beforeEach(async () => {
+  await resetIdentity();
+  await env.DB.batch([env.DB.prepare('DELETE FROM contact_follows'), env.DB.prepare('DELETE FROM touchpoints'), env.DB.prepare('DELETE FROM contact_bindings')]);
+  await sim('big-corp', MEDIUM);
+  admin = await login('zhangsan');
+  await sim('calls/reset', {});
+});
+
+afterEach(async () => {
+  for (const introspector of introspectors) await introspector.dispose();
+  introspectors = [];
+});
+
+describe('org sync on Workflows', () => {
+  it('syncs a 250-member corp in many steps, each within the WeCom call budget', async () => {
+    await introspect(env.ORG_SYNC_WORKFLOW);
+    const run = await finished('org-sync', (await start('org-sync')).id);
+    expect(run).toMatchObject({ status: 'succeeded', phase: 'done', failed: 0 });
+    const { results } = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE wecom_userid LIKE 'big11m%' AND status = 'active'").all<{ n: number }>();
+    expect(results[0]?.n).toBe(MEDIUM.members);
+    // departments, 4 × 10 departments' members, deactivating, finish.
+    expect(run.steps).toBe(1 + Math.ceil(VISIBLE_DEPARTMENTS / 10) + 2);
+    const count = await calls();
+    expect(count('user/list')).toBe(VISIBLE_DEPARTMENTS);
+    expect(run.wecomCalls).toBe(VISIBLE_DEPARTMENTS + 1);
+    expect(run.maxStepWecomCalls).toBe(10);
+    expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+  }, JOB_TEST_MS);
+
+  it('resumes after a step fails and after a 45033 mid-run, without failing the run', async () => {
+    const introspector = await introspect(env.ORG_SYNC_WORKFLOW);
+    // The first step's first call fails three times (the client's own two retries included): the step fails.
+    await sim('faults', { path: 'user/list', status: 502, times: 3 });
+    const { id } = await start('org-sync');
+    const [instance] = await waitFor(async () => ((await introspector.get()).length > 0 ? introspector.get() : undefined));
+    await instance!.waitForStepResult({ name: 'members 1' });
+    await sim('faults', { path: 'user/list', errcode: 45033, errmsg: 'api concurrent out of limit', times: 1 });
+    const run = await finished('org-sync', id);
+    expect(run).toMatchObject({ status: 'succeeded', failed: 0, error: null });
+    expect(((await sim('faults')) as { faults: unknown[] }).faults).toEqual([]);
+    // Every department listed, plus the three failed attempts, the 45033 and what its step listed again.
+    expect((await calls())('user/list')).toBeGreaterThan(VISIBLE_DEPARTMENTS + 3);
+    expect(run.created).toBe(MEDIUM.members + 4);
+    expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+  }, JOB_TEST_MS);
+
+  it('gets a new access token mid-run when WeCom stops taking the old one', async () => {
+    const introspector = await introspect(env.ORG_SYNC_WORKFLOW);
+    const { id } = await start('org-sync');
+    const [instance] = await waitFor(async () => ((await introspector.get()).length > 0 ? introspector.get() : undefined));
+    await instance!.waitForStepResult({ name: 'members 1' });
+    const { invalidated } = (await sim('tokens/invalidate', {})) as { invalidated: number };
+    expect(invalidated).toBeGreaterThan(0);
+    const run = await finished('org-sync', id);
+    expect(run).toMatchObject({ status: 'succeeded', failed: 0, created: MEDIUM.members + 4 });
+    // One refusal (42001/40014), one gettoken, the refused call again: the client's own refresh, inside the step.
+    expect((await calls())('gettoken')).toBe(1);
+  }, JOB_TEST_MS);
+
+  it('refuses a second start while one runs, and stops a run an admin cancels', async () => {
+    const introspector = await introspect(env.ORG_SYNC_WORKFLOW);
+    // Slow enough that the run is still going when the cancel arrives.
+    await sim('faults', { path: 'user/list', delayMs: 200, times: 100 });
+    const first = await start('org-sync');
+    const second = await api('/api/admin/org-sync', admin, { method: 'POST' });
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { run: RunBody }).run.id).toBe(first.id);
+
+    const [instance] = await waitFor(async () => ((await introspector.get()).length > 0 ? introspector.get() : undefined));
+    await instance!.waitForStepResult({ name: 'members 1' });
+    const cancelled = await api(`/api/admin/org-sync/${first.id}/cancel`, admin, { method: 'POST' });
+    expect(cancelled.status).toBe(200);
+    expect(((await cancelled.json()) as { run: RunBody }).run).toMatchObject({ status: 'failed', phase: 'cancelled', error: 'cancelled by zhangsan' });
+    await instance!.waitForStatus('terminated');
+    const listed = (await calls())('user/list');
+    expect(listed).toBeLessThan(VISIBLE_DEPARTMENTS);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await calls())('user/list')).toBe(listed);
+    const after = (await (await api(`/api/admin/org-sync/${first.id}`, admin)).json()) as { run: RunBody };
+    expect(after.run).toMatchObject({ status: 'failed', phase: 'cancelled' });
+
+    const again = await api(`/api/admin/org-sync/${first.id}/cancel`, admin, { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: string }).error).toBe('conflict');
+    // A cancelled run does not block the next one.
+    await sim('faults', undefined, 'DELETE');
+    const next = await start('org-sync');
+    expect((await finished('org-sync', next.id)).status).toBe('succeeded');
+  }, JOB_TEST_MS);
+});
+
+describe('reconciliation on Workflows', () => {
+  it('pages through 1,000 contacts one batch/get_by_user page per step, through a failed step and a 45033', async () => {
+    const introspector = await introspect(env.RECONCILE_WORKFLOW);
+    await sim('faults', { path: 'externalcontact/batch/get_by_user', status: 500, times: 3 });
+    const { id } = await start('reconcile');
+    const [instance] = await waitFor(async () => ((await introspector.get()).length > 0 ? introspector.get() : undefined));
+    await instance!.waitForStepResult({ name: 'contacts 1.2' });
+    await sim('faults', { path: 'externalcontact/batch/get_by_user', errcode: 45033, errmsg: 'api concurrent out of limit', times: 1 });
+    const run = await finished('reconcile', id);
+    expect(run).toMatchObject({ status: 'succeeded', failed: 0, error: null });
+    expect(((await sim('faults')) as { faults: unknown[] }).faults).toEqual([]);
+
+    const generated = generateBigCorp(demoCorp, MEDIUM).externalContacts.slice(demoCorp.externalContacts.length);
+    const generatedFollows = generated.reduce((sum, contact) => sum + contact.follow_user.length, 0);
+    const { results } = await env.DB.prepare("SELECT COUNT(*) AS n FROM contact_follows WHERE state = 'active' AND userid LIKE 'big11m%'").all<{ n: number }>();
+    expect(results[0]?.n).toBe(generatedFollows);
+    expect(run.followsAdded).toBeGreaterThanOrEqual(generatedFollows);
+    // ~4.4 follows a member: about 5 pages for each group of 100 members, 3 groups.
+    expect(run.steps).toBeGreaterThan(12);
+    expect(run.maxStepWecomCalls).toBeGreaterThan(0);
+    expect(run.maxStepWecomCalls).toBeLessThanOrEqual(3);
+    expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+
+    // Nothing changed in WeCom: a second run adds nothing and ends nothing.
+    const second = await finished('reconcile', (await start('reconcile')).id);
+    expect(second).toMatchObject({ status: 'succeeded', followsAdded: 0, followsEnded: 0, failed: 0 });
+  }, JOB_TEST_MS);
+});
+
+describe('the first sync', () => {
+  it('starts an org sync, and no reconciliation, for an app that never had one, and only then', async () => {
+    await introspect(env.ORG_SYNC_WORKFLOW);
+    expect(await startFirstSyncs(env)).toBe(1);
+    const sync = await waitFor(async () => {
+      const body = (await (await api('/api/admin/org-sync/latest', admin)).json()) as { run: RunBody | null };
+      return body.run && body.run.status !== 'running' ? body.run : undefined;
+    }, 60_000);
+    expect(sync).toMatchObject({ status: 'succeeded', trigger: 'scheduled', startedBy: null, created: MEDIUM.members + 4 });
+    // Reconciliation may create customers: a new deployment leaves it to an admin or the cron.
+    const reconciled = (await (await api('/api/admin/reconcile/latest', admin)).json()) as { run: RunBody | null };
+    expect(reconciled.run).toBeNull();
+    expect(await startFirstSyncs(env)).toBe(0);
+  }, JOB_TEST_MS);
+});

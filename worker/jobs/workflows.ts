@@ -1,0 +1,65 @@
+/**
+ * @module
+ * The Workflow classes (wrangler.toml `[[workflows]]`): one per job kind. Each builds the app's
+ * services from the bindings, as the fetch handler does, and runs the job's steps.
+ */
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
+import type { Env } from '../bindings.ts';
+import { startReconcile } from '../contacts/jobs.ts';
+import { reconcile, type ReconcileRun } from '../contacts/reconcile.ts';
+import { configOf, findApp } from '../env.ts';
+import { runOrgSync, type OrgSyncRun } from '../identity/org-sync.ts';
+import { orgSyncPolicy } from '../identity/services.ts';
+import { log } from '../log.ts';
+import { appServices, type AppServices } from '../services.ts';
+import type { JobParams } from './engine.ts';
+import { runSteps, STEP_RETRIES, type CallMeter, type WorkflowStepLike } from './steps.ts';
+
+/** The WeCom calls this isolate made; each step meters its own share (jobs/steps.ts). */
+const meter: CallMeter = { calls: 0 };
+const countedFetch: typeof fetch = (input, init) => {
+  meter.calls++;
+  return fetch(input, init);
+};
+
+function servicesFor(env: Env, params: JobParams): AppServices | undefined {
+  const config = configOf(env);
+  const app = config.ok ? findApp(config.config, params.corpId, params.agentId) : undefined;
+  if (!config.ok || !app) {
+    log('error', 'job.app_gone', { corpId: params.corpId, agentId: params.agentId, id: params.run.id });
+    return undefined;
+  }
+  return appServices(env, config.config, app, { fetch: countedFetch });
+}
+
+// `WorkflowStep.do`'s overloads want step results typed as RPC-serializable; ours are plain JSON.
+const stepOf = (step: WorkflowStep) => step as unknown as WorkflowStepLike;
+
+export class OrgSyncWorkflow extends WorkflowEntrypoint<Env, JobParams> {
+  override async run(event: Readonly<WorkflowEvent<JobParams>>, step: WorkflowStep): Promise<unknown> {
+    const services = servicesFor(this.env, event.payload);
+    if (!services) return undefined;
+    const { app, orgSyncLog } = services;
+    const start = event.payload.run as OrgSyncRun;
+    const run = await runOrgSync(start, { app, client: services.wecom, users: services.users, log: orgSyncLog, policy: orgSyncPolicy(services) }, runSteps(stepOf(step), orgSyncLog, start.id, meter));
+    if (run.status === 'succeeded' && event.payload.then === 'reconcile') {
+      await step.do('then reconcile', { retries: STEP_RETRIES }, async () => {
+        await startReconcile(services, start.trigger, start.startedBy);
+        return null;
+      });
+    }
+    return { id: run.id, status: run.status };
+  }
+}
+
+export class ReconcileWorkflow extends WorkflowEntrypoint<Env, JobParams> {
+  override async run(event: Readonly<WorkflowEvent<JobParams>>, step: WorkflowStep): Promise<unknown> {
+    const services = servicesFor(this.env, event.payload);
+    if (!services) return undefined;
+    const { app, config, reconcileLog } = services;
+    const start = event.payload.run as ReconcileRun;
+    const deps = { app, client: services.wecom, crm: services.crm, store: services.store, log: reconcileLog, autoCreate: config.autoCreateCustomers };
+    const run = await reconcile(start, deps, runSteps(stepOf(step), reconcileLog, start.id, meter));
+    return { id: run.id, status: run.status };
+  }
+}
