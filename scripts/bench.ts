@@ -5,6 +5,7 @@
  * 1. callback intake against the official `@wecom/crypto` (in Node): ours inside workerd, where the
  *    product runs it, and in Node;
  * 2. a burst of signed callbacks against the local product, counted again in D1 after the queue drains;
+ *    then events at volume: 5,000 distinct callbacks plus retries at stepped fixed rates, until it bends;
  * 3. JS-SDK signing at rising concurrency, with the upstream token and ticket calls it cost;
  * 4. the sidebar's first-load JavaScript and, in Chromium, the time to a filled contact card with
  *    the API requests and sequential round trips it took.
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { benchIntake, type IntakeResult } from './bench-intake.ts';
 import { benchBurst, benchTokens, type BurstResult, type Target, type TokenResult } from './bench-product.ts';
 import { benchSidebar, firstLoadJs, type FirstLoadJs, type SidebarResult } from './bench-sidebar.ts';
+import { benchVolume, type VolumeResult } from './bench-volume.ts';
 import { CONFIG_NAMES } from '../worker/config-names.ts';
 import { freePort, root, startLocal } from './local.ts';
 
@@ -112,6 +114,24 @@ function burstRows(part: Part<BurstResult>): Row[] {
   ];
 }
 
+function volumeRows(part: Part<VolumeResult>): Row[] {
+  if (failed(part)) return [['Events at volume', 'not measured', part.error, '']];
+  return [
+    ...part.steps.map<Row>((step) => [
+      `Events at volume, ${fmt(step.offeredPerSecond)}/s offered (${step.distinct} distinct + ${step.retries} retries)`,
+      `${fmt(step.ackPerSecond)} acknowledged/s, ${step.acknowledged}/${step.deliveries}${step.acknowledged < step.deliveries ? ` (${Object.entries(step.refusals).map(([why, n]) => `${n} × ${why}`).join('; ')})` : ''}, ack p50 ${fmt(step.ackP50Ms)} ms, p99 ${fmt(step.ackP99Ms)} ms`,
+      `from when each was due (at most 32 in flight; client late by up to ${fmt(step.sendLagMs)} ms)`,
+      step.acknowledged === step.deliveries && step.ackP99Ms <= part.p99LimitMs ? `p99 ≤ ${part.p99LimitMs} ms: met` : `p99 ≤ ${part.p99LimitMs} ms: **bent**`,
+    ]),
+    [
+      `Events at volume, after the queue (${part.distinct} distinct, ${part.retries} retries)`,
+      `${fmt(part.appliedPerSecond)} applied/s; drained ${fmt(part.drainMs / 1000, 1)} s after the last ack`,
+      `${part.rows} rows in D1 (read from the local file), ${part.duplicates} retries counted, ${part.applied} applied, ${part.received} waiting, ${part.failed} failed; bends at ${part.bentAt ? `${part.bentAt.offeredPerSecond}/s (${part.bentAt.why})` : 'no step'}`,
+      `rows = distinct events, all applied: ${verdict(part.met)}`,
+    ],
+  ];
+}
+
 function tokenRows(part: Part<TokenResult>): Row[] {
   if (failed(part)) return [['Token economy', 'not measured', part.error, '']];
   return [
@@ -165,6 +185,7 @@ const persistTo = mkdtempSync(join(tmpdir(), 'sidebar-bench-'));
 let productLog = '';
 let tokens: Part<TokenResult> = { error: 'the local product did not start' };
 let burst: Part<BurstResult> = { error: 'the local product did not start' };
+let volume: Part<VolumeResult> = { error: 'the local product did not start' };
 let sidebar: Part<SidebarResult> = { error: 'the local product did not start' };
 const local = await attempt('starting the local product (simulator, SPA build, wrangler dev)', async () =>
   startLocal({ port: await freePort(), simulatorPort: 0, persistTo, log: (line) => (productLog += line) }),
@@ -175,6 +196,7 @@ if (!failed(local)) {
     // Signing first: the token and ticket counts then cover the product's whole lifetime.
     tokens = await attempt('JS-SDK signing at 1, 50, 300 at once', () => benchTokens(target));
     burst = await attempt('callback burst and queue drain', () => benchBurst(target));
+    volume = await attempt('events at volume: 5,000 callbacks + retries at rising rates, then the queue', () => benchVolume(target));
     sidebar = await attempt('sidebar in Chromium', () => benchSidebar(target));
   } finally {
     await local.stop();
@@ -184,9 +206,9 @@ if (!failed(local)) {
 }
 rmSync(persistTo, { recursive: true, force: true });
 
-const rows = [...intakeRows(intake), ...burstRows(burst), ...tokenRows(tokens), ...sidebarRows(js, sidebar)];
+const rows = [...intakeRows(intake), ...burstRows(burst), ...volumeRows(volume), ...tokenRows(tokens), ...sidebarRows(js, sidebar)];
 const output = table(rows);
 console.log(`\n${output}\n`);
-const results = { at: new Date().toISOString(), machine: host, seconds: Math.round((performance.now() - started) / 1000), intake, burst, tokens, firstLoadJs: js, sidebar, table: output };
+const results = { at: new Date().toISOString(), machine: host, seconds: Math.round((performance.now() - started) / 1000), intake, burst, volume, tokens, firstLoadJs: js, sidebar, table: output };
 writeFileSync(join(root, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`Wrote bench-results.json (${results.seconds} s in all).`);

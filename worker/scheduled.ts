@@ -8,6 +8,7 @@ import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builti
 import { configOf } from './env.ts';
 import type { Env } from './bindings.ts';
 import { startReconcile } from './contacts/jobs.ts';
+import { sweepUnsent } from './events/dispatch.ts';
 import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
@@ -36,6 +37,12 @@ export async function runScheduledJobs(cron: string, env: Env, now: number): Pro
   } catch (error) {
     // The daily sync still runs; the next trigger prunes what this one left.
     log('error', 'scheduled.prune_failed', { cron, message: String(error) });
+  }
+  try {
+    // Events recorded but never handed to the queue (worker/events/dispatch.ts), for a corp gone quiet.
+    await sweepUnsent(env.EVENTS, createEventStore(env.DB), now);
+  } catch (error) {
+    log('error', 'scheduled.sweep_failed', { cron, message: String(error) });
   }
   if (cron === PRUNE_CRON) return;
 

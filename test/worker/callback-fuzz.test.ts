@@ -563,7 +563,11 @@ describe(`callback fuzz (seed ${SEED}, ${CASES} cases)`, () => {
   it('records each genuine event exactly once, counts its retries on that row, and records nothing else', async () => {
     const deliveries = genuineDeliveries();
     const markers = new Set(deliveries.map((c) => c.genuine ?? ''));
-    const rows = await eventRows();
+    // Each row is handed to the queue after its 200 (worker/events/dispatch.ts): wait for the marks, not for the 200.
+    const rows = await waitFor(async () => {
+      const found = await eventRows();
+      return found.length >= markers.size && found.every((row) => row.enqueued_at !== null) ? found : undefined;
+    }).catch(() => eventRows());
     expect(await totalRows()).toBe(before + markers.size);
     expect(rows).toHaveLength(markers.size);
     for (const marker of markers) {

@@ -10,13 +10,14 @@
  * (and only this file) wraps the real binding in a fault injector; the product takes its bindings
  * from `env`, so the wrapped binding goes in through `createApp().request(..., { ...env, DB })`.
  */
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, env, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
 import type { EventMessage } from '../../worker/bindings.ts';
 import { profileKey } from '../../worker/contacts/profile.ts';
 import { consumeEvents } from '../../worker/events/consumer.ts';
+import { HANDOFF_GRACE_MS, sweepUnsent } from '../../worker/events/dispatch.ts';
 import { createRegistry } from '../../worker/events/registry.ts';
 import { createEventStore } from '../../worker/events/store.ts';
 import { sealCallback } from '../../worker/wecom/envelope.ts';
@@ -86,18 +87,11 @@ function faultyD1ForTests(db: D1Database, pattern: RegExp, nth = 1): D1Database 
   return proxy as D1Database & { injected(): number };
 }
 
-/** FAULT INJECTION, for this file only: the real queue, whose `nth` send throws. */
-function faultyQueueForTests(queue: Queue<EventMessage>, nth = 1): Queue<EventMessage> {
-  let sends = 0;
+/** FAULT INJECTION, for this file only: the real queue, with `send` replaced by `send(message, realSend)`. */
+function queueForTests(queue: Queue<EventMessage>, send: (message: EventMessage, real: (message: EventMessage) => Promise<void>) => Promise<void>): Queue<EventMessage> {
   return new Proxy(queue, {
     get(target, property) {
-      if (property === 'send') {
-        return (message: EventMessage, options?: QueueSendOptions) => {
-          sends += 1;
-          if (sends === nth) return Promise.reject(new Error('Queue send failed: injected fault (test)'));
-          return target.send(message, options);
-        };
-      }
+      if (property === 'send') return (message: EventMessage) => send(message, async (m) => void (await target.send(m)));
       const value: unknown = Reflect.get(target, property);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -352,25 +346,104 @@ describe('the callback route when D1 or the queue fails', () => {
     return results;
   }
 
-  it('fails the request when the queue send fails, and the retry enqueues the recorded event once', async () => {
-    const createTime = 1_860_000_001;
-    const delivery = await sealed('queue-fault', createTime);
-    const failing = through({ EVENTS: faultyQueueForTests(env.EVENTS) });
-    const first = await failing(delivery.path, { ...delivery.init });
-    expect(first.status).toBe(500);
-    const [recorded] = await rowsFor(createTime);
-    expect(recorded).toBeDefined();
-    const row = await env.DB.prepare('SELECT enqueued_at FROM events WHERE id = ?1').bind(recorded?.id).first<{ enqueued_at: number | null }>();
-    expect(row?.enqueued_at).toBeNull();
+  /** As `through`, keeping the execution context: the queue hand-off runs in `waitUntil`, after the 200. */
+  function throughQueue(queue: Queue<EventMessage>) {
+    const app = createApp();
+    const changed = { ...env, EVENTS: queue };
+    return async (path: string, init: RequestInit) => {
+      const ctx = createExecutionContext();
+      const response = await app.request(`http://127.0.0.1:8787${path}`, init, changed, ctx);
+      return { response, afterResponse: () => waitOnExecutionContext(ctx) };
+    };
+  }
 
-    // WeCom sends the same request again.
-    const retry = await failing(delivery.path, { ...delivery.init });
-    expect(retry.status).toBe(200);
-    const applied = await waitFor(async () => {
+  async function applied(createTime: number): Promise<EventRowView[]> {
+    return waitFor(async () => {
       const rows = await rowsFor(createTime);
       return rows.length === 1 && rows[0]?.status === 'applied' ? rows : undefined;
     });
-    expect(applied[0]).toMatchObject({ duplicates: 1, attempts: 1 });
+  }
+
+  it('acknowledges before the queue send completes', async () => {
+    const createTime = 1_860_000_003;
+    const delivery = await sealed('queue-slow', createTime);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const sends: EventMessage[] = [];
+    const slow = queueForTests(env.EVENTS, async (message, real) => {
+      sends.push(message);
+      await held;
+      return real(message);
+    });
+    const { response, afterResponse } = await throughQueue(slow)(delivery.path, { ...delivery.init });
+    expect(response.status).toBe(200);
+    // Answered while the send is still held: the row was recorded, the hand-off has not finished.
+    expect(sends).toHaveLength(1);
+    const [row] = await rowsFor(createTime);
+    expect(row?.status).toBe('received');
+    expect((await env.DB.prepare('SELECT enqueued_at FROM events WHERE id = ?1').bind(row?.id).first<{ enqueued_at: number | null }>())?.enqueued_at).toBeNull();
+    release();
+    await afterResponse();
+    expect((await applied(createTime))[0]).toMatchObject({ duplicates: 0, attempts: 1 });
+  });
+
+  it('acknowledges a recorded event the queue refuses, and the sweep applies it once', async () => {
+    const createTime = 1_860_000_001;
+    const delivery = await sealed('queue-fault', createTime);
+    const refusing = queueForTests(env.EVENTS, () => Promise.reject(new Error('Queue send failed: injected fault (test)')));
+    const first = await throughQueue(refusing)(delivery.path, { ...delivery.init });
+    expect(first.response.status).toBe(200);
+    await first.afterResponse();
+    const [recorded] = await rowsFor(createTime);
+    expect(recorded?.status).toBe('received');
+    const store = createEventStore(env.DB);
+    expect((await store.get(recorded?.id ?? 0))?.enqueuedAt).toBeNull();
+
+    // WeCom resends within the grace: one row, and the retry leaves the hand-off to its original.
+    const retry = await throughQueue(refusing)(delivery.path, { ...delivery.init });
+    expect(retry.response.status).toBe(200);
+    await retry.afterResponse();
+    expect(await rowsFor(createTime)).toHaveLength(1);
+    // Nothing is swept while the request that recorded the row could still be handing it off.
+    expect(await store.listUnsent(Date.now() - HANDOFF_GRACE_MS, 100)).not.toContain(recorded?.id);
+
+    const later = Date.now() + HANDOFF_GRACE_MS + 1;
+    expect(await sweepUnsent(env.EVENTS, store, later)).toBeGreaterThanOrEqual(1);
+    expect((await applied(createTime))[0]).toMatchObject({ duplicates: 1, attempts: 1 });
+    expect(await store.listUnsent(later, 100)).not.toContain(recorded?.id);
+  });
+
+  it('sends the event from a retry that comes after a lost hand-off, without waiting for the sweep', async () => {
+    const createTime = 1_860_000_004;
+    const delivery = await sealed('handoff-lost', createTime);
+    // The first delivery is answered and its isolate dies with the send still pending: only the row exists.
+    const first = await throughQueue(queueForTests(env.EVENTS, () => new Promise<void>(() => undefined)))(delivery.path, { ...delivery.init });
+    expect(first.response.status).toBe(200);
+    const [recorded] = await rowsFor(createTime);
+    // WeCom's retry comes after the grace (moved back in time here rather than waited for).
+    await env.DB.prepare('UPDATE events SET received_at = received_at - ?2 WHERE id = ?1').bind(recorded?.id, HANDOFF_GRACE_MS + 1000).run();
+    const sends: EventMessage[] = [];
+    const retry = await throughQueue(queueForTests(env.EVENTS, (message, real) => (sends.push(message), real(message))))(delivery.path, { ...delivery.init });
+    expect(retry.response.status).toBe(200);
+    await retry.afterResponse();
+    expect(sends).toEqual([{ eventId: recorded?.id }]);
+    expect((await applied(createTime))[0]).toMatchObject({ duplicates: 1, attempts: 1 });
+  });
+
+  it('records and sends an event once when its retry arrives while the first delivery is in flight', async () => {
+    const createTime = 1_860_000_005;
+    const delivery = await sealed('in-flight', createTime);
+    const sends: EventMessage[] = [];
+    const counting = queueForTests(env.EVENTS, (message, real) => {
+      sends.push(message);
+      return real(message);
+    });
+    const post = throughQueue(counting);
+    const [first, retry] = await Promise.all([post(delivery.path, { ...delivery.init }), post(delivery.path, { ...delivery.init })]);
+    expect([first.response.status, retry.response.status]).toEqual([200, 200]);
+    await Promise.all([first.afterResponse(), retry.afterResponse()]);
+    expect(sends).toHaveLength(1);
+    expect((await applied(createTime))[0]).toMatchObject({ duplicates: 1, attempts: 1 });
   });
 
   it('fails the request when D1 cannot record the event, and the retry records it once', async () => {

@@ -3,6 +3,7 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import worker from '../../worker/index.ts';
 import { CRM_IDEMPOTENCY_RETENTION_MS } from '../../worker/crm/builtin.ts';
+import { HANDOFF_GRACE_MS } from '../../worker/events/dispatch.ts';
 import { EVENT_RETENTION_MS } from '../../worker/events/store.ts';
 import { PRUNE_CRON } from '../../worker/scheduled.ts';
 import { sealCallback } from '../../worker/wecom/envelope.ts';
@@ -84,5 +85,22 @@ describe('scheduled pruning', () => {
     const rows = await eventsWithKeyContaining('wmReplayAfterPrune');
     expect(rows).toHaveLength(1);
     expect(rows[0]?.duplicates).toBe(1);
+  });
+
+  it('hands the queue an event recorded but never sent, and the consumer applies it', async () => {
+    // What a callback leaves when its isolate dies between the 200 and the queue send (worker/events/dispatch.ts).
+    await insertEvent('unsent', 'received', Date.now() - HANDOFF_GRACE_MS - 60_000);
+    await insertEvent('unsentRecent', 'received', Date.now());
+
+    await runCron(PRUNE_CRON, Date.now());
+
+    const swept = await waitFor(async () => {
+      const [row] = await eventsWithKeyContaining('prune|unsent');
+      return row?.status === 'applied' ? row : undefined;
+    });
+    expect(swept.attempts).toBe(1);
+    // A row younger than the grace still belongs to the request that recorded it.
+    const recent = await env.DB.prepare("SELECT status, enqueued_at FROM events WHERE dedupe_key = 'prune|unsentRecent'").first<{ status: string; enqueued_at: number | null }>();
+    expect(recent).toEqual({ status: 'received', enqueued_at: null });
   });
 });

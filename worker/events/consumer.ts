@@ -8,6 +8,7 @@ import { configOf, findApp } from '../env.ts';
 import type { Env, EventMessage } from '../bindings.ts';
 import { log } from '../log.ts';
 import { appServices } from '../services.ts';
+import { SWEEP_EVERY_MS, sweepUnsent } from './dispatch.ts';
 import { createEventStore } from './store.ts';
 import type { HandlerRegistry } from './registry.ts';
 
@@ -23,8 +24,12 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/** Per isolate: when this consumer last swept for rows the callback route recorded but never sent. */
+let lastSweep = 0;
+
 export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env, registry: HandlerRegistry): Promise<void> {
   const store = createEventStore(env.DB);
+  await sweepIfDue(env, store, Date.now());
   for (const message of batch.messages) {
     const eventId = message.body?.eventId;
     if (typeof eventId !== 'number') {
@@ -64,13 +69,27 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
   }
 }
 
+/**
+ * While events flow, a row whose hand-off was lost is sent within about a minute; the hourly cron
+ * covers a corp that has gone quiet. A failing sweep never holds up the batch.
+ */
+async function sweepIfDue(env: Env, store: ReturnType<typeof createEventStore>, now: number): Promise<void> {
+  if (now - lastSweep < SWEEP_EVERY_MS) return;
+  lastSweep = now;
+  try {
+    await sweepUnsent(env.EVENTS, store, now);
+  } catch (error) {
+    log('warn', 'events.sweep_failed', { message: describe(error) });
+  }
+}
+
 /** Messages the main queue gave up on: the row keeps the last error and becomes `failed`. */
 export async function consumeDeadLetters(batch: MessageBatch<EventMessage>, env: Env): Promise<void> {
   const store = createEventStore(env.DB);
   for (const message of batch.messages) {
     const eventId = message.body?.eventId;
     if (typeof eventId === 'number') {
-      await store.markFailed(eventId, `gave up after ${MAX_RETRIES + 1} attempts`);
+      await store.markFailed(eventId, `gave up after ${MAX_RETRIES + 1} attempts`, Date.now());
       log('error', 'events.failed', { eventId });
     }
     message.ack();

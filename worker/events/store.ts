@@ -46,8 +46,10 @@ export interface RecordOutcome {
   id: number;
   /** False when this delivery is a retry of an event already recorded. */
   isNew: boolean;
-  /** True until the event has been handed to the queue once; a retry after a failed send must send it. */
-  needsEnqueue: boolean;
+  /** True once the event has been handed to the queue (or applied). */
+  enqueued: boolean;
+  /** When the row was first recorded (epoch ms): tells a retry racing its original from one long after it. */
+  receivedAt: number;
 }
 
 interface EventRow {
@@ -94,10 +96,13 @@ function clip(text: string): string {
 export interface EventStore {
   record(input: RecordInput): Promise<RecordOutcome>;
   markEnqueued(id: number, now: number): Promise<void>;
+  markEnqueuedMany(ids: readonly number[], now: number): Promise<void>;
+  /** Not yet applied and never handed to the queue, recorded before `before` (epoch ms), oldest first. */
+  listUnsent(before: number, limit: number): Promise<number[]>;
   get(id: number): Promise<StoredEvent | undefined>;
   markApplied(id: number, attempts: number, now: number): Promise<void>;
   markAttemptFailed(id: number, attempts: number, error: string): Promise<void>;
-  markFailed(id: number, error: string): Promise<void>;
+  markFailed(id: number, error: string, now: number): Promise<void>;
   listRecent(corpId: string, agentId: string, limit: number): Promise<StoredEvent[]>;
   /** Deletes applied and failed events received before `before` (epoch ms), `batch` at a time; returns how many went. */
   pruneSettled(before: number, batch: number, maxBatches: number): Promise<number>;
@@ -112,16 +117,33 @@ export function createEventStore(db: D1Database): EventStore {
           `INSERT INTO events (corp_id, agent_id, dedupe_key, kind, change_type, payload, received_at)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
            ON CONFLICT (corp_id, agent_id, dedupe_key) DO UPDATE SET duplicates = duplicates + 1
-           RETURNING id, duplicates, enqueued_at`,
+           RETURNING id, duplicates, enqueued_at, received_at`,
         )
         .bind(input.corpId, input.agentId, input.dedupeKey, input.kind, input.changeType, JSON.stringify(input.event), input.now)
-        .first<{ id: number; duplicates: number; enqueued_at: number | null }>();
+        .first<{ id: number; duplicates: number; enqueued_at: number | null; received_at: number }>();
       if (!row) throw new Error('event insert returned no row');
-      return { id: row.id, isNew: row.duplicates === 0, needsEnqueue: row.enqueued_at === null };
+      return { id: row.id, isNew: row.duplicates === 0, enqueued: row.enqueued_at !== null, receivedAt: row.received_at };
     },
 
     async markEnqueued(id, now) {
       await db.prepare('UPDATE events SET enqueued_at = COALESCE(enqueued_at, ?2) WHERE id = ?1').bind(id, now).run();
+    },
+
+    async markEnqueuedMany(ids, now) {
+      if (ids.length === 0) return;
+      await db
+        .prepare('UPDATE events SET enqueued_at = COALESCE(enqueued_at, ?1) WHERE id IN (SELECT value FROM json_each(?2))')
+        .bind(now, JSON.stringify(ids))
+        .run();
+    },
+
+    async listUnsent(before, limit) {
+      // `enqueued_at IS NULL` verbatim, so SQLite answers from the partial index events_unsent.
+      const { results } = await db
+        .prepare("SELECT id FROM events WHERE enqueued_at IS NULL AND received_at < ?1 AND status = 'received' ORDER BY received_at LIMIT ?2")
+        .bind(before, limit)
+        .all<{ id: number }>();
+      return results.map((row) => row.id);
     },
 
     async get(id) {
@@ -131,7 +153,8 @@ export function createEventStore(db: D1Database): EventStore {
 
     async markApplied(id, attempts, now) {
       await db
-        .prepare("UPDATE events SET status = 'applied', attempts = ?2, applied_at = ?3, last_error = NULL WHERE id = ?1")
+        // A row the consumer saw was enqueued, even if the route's mark after the 200 was lost; this keeps it out of the sweep.
+        .prepare("UPDATE events SET status = 'applied', attempts = ?2, applied_at = ?3, enqueued_at = COALESCE(enqueued_at, ?3), last_error = NULL WHERE id = ?1")
         .bind(id, attempts, now)
         .run();
     },
@@ -140,10 +163,12 @@ export function createEventStore(db: D1Database): EventStore {
       await db.prepare('UPDATE events SET attempts = ?2, last_error = ?3 WHERE id = ?1').bind(id, attempts, clip(error)).run();
     },
 
-    async markFailed(id, error) {
+    async markFailed(id, error, now) {
       await db
-        .prepare("UPDATE events SET status = 'failed', last_error = COALESCE(last_error, ?2) WHERE id = ?1 AND status <> 'applied'")
-        .bind(id, clip(error))
+        .prepare(
+          "UPDATE events SET status = 'failed', last_error = COALESCE(last_error, ?2), enqueued_at = COALESCE(enqueued_at, ?3) WHERE id = ?1 AND status <> 'applied'",
+        )
+        .bind(id, clip(error), now)
         .run();
     },
 

@@ -3,10 +3,12 @@
  * `GET|POST /wecom/callback/:corpId/:agentId`: the door WeCom's events come through.
  * Nothing inside is believed until the signature, the timestamp (within ±5 min of now, wecom/freshness.ts),
  * the decryption and the receive id all check out;
- * an accepted event is recorded in D1 before the 200, then handed to the queue.
+ * an accepted event is recorded in D1 before the 200 (one statement, which also deduplicates WeCom's
+ * retries) and handed to the queue after it (events/dispatch.ts: why that loses nothing).
  */
 import { Hono, type Context } from 'hono';
 import { findApp, type WeComApp } from '../env.ts';
+import { handOff, needsHandOff } from '../events/dispatch.ts';
 import { createEventStore } from '../events/store.ts';
 import { log } from '../log.ts';
 import { decryptMessage, verifyCallbackSignature } from '../wecom/crypto.ts';
@@ -166,11 +168,10 @@ export const callback = new Hono<AppEnv>()
       event,
       now: started,
     });
-    if (outcome.needsEnqueue) {
-      // If this send fails the request fails too: WeCom retries, and the retry finds the row not yet enqueued.
-      await c.env.EVENTS.send({ eventId: outcome.id });
-      await store.markEnqueued(outcome.id, Date.now());
-    }
+    // The row is the durable record: from here the event is applied even if this isolate dies. The queue
+    // send and the `enqueued_at` mark are two more round trips WeCom's 5 s deadline need not wait for;
+    // a hand-off that never completes leaves the row unsent, and the sweep (events/dispatch.ts) sends it.
+    if (needsHandOff(outcome, Date.now())) c.executionCtx.waitUntil(handOff(c.env.EVENTS, store, outcome.id, Date.now));
     log('info', outcome.isNew ? 'callback.accepted' : 'callback.duplicate', {
       corpId: app.corpId,
       agentId: app.agentId,
