@@ -16,7 +16,7 @@ export const ORG_SYNC_POLL_MS = 1000;
 
 export const useAdminUsersStore = defineStore('adminUsers', () => {
   const users = ref<AdminUser[]>([]);
-  const roles = ref<Role[]>([]);
+  const roles = ref<readonly Role[]>([]);
   const status = ref<LoadStatus>('idle');
   const error = ref<ApiError | null>(null);
   const savingId = ref<number | null>(null);
