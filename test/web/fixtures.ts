@@ -46,13 +46,14 @@ export function customer(overrides: Partial<Customer> = {}): Customer {
     version: 3,
     createdAt: 1704160800000,
     updatedAt: 1706745600000,
+    full: true,
     ...overrides,
   };
 }
 
 export function contactDetail(overrides: Partial<ContactDetail> = {}): ContactDetail {
   return {
-    contact: { externalUserId: ids.chenJing, name: '陈静', avatar: 'https://wx.qlogo.cn/mmhead/demo-chenjing/0', type: 1, gender: 2, corpName: null, position: null, unionid: 'oDemoUnionChenJing0000000000001' },
+    contact: { externalUserId: ids.chenJing, name: '陈静', avatar: 'https://wx.qlogo.cn/mmhead/demo-chenjing/0', type: 1, gender: 2, corpName: '', position: '', unionid: 'oDemoUnionChenJing0000000000001' },
     followUsers: [
       {
         userid: 'wangwu',
@@ -61,14 +62,16 @@ export function contactDetail(overrides: Partial<ContactDetail> = {}): ContactDe
         description: '华东大客户，关注交付周期',
         createdAt: 1704160800,
         tags: [
-          { group: '客户等级', name: 'A类客户' },
-          { group: '客户来源', name: '展会' },
+          { group: '客户等级', name: 'A类客户', type: 1 },
+          { group: '客户来源', name: '展会', type: 1 },
         ],
         remarkMobiles: ['13912340001'],
+        remarkCorpName: '',
         addWay: 1,
+        state: '',
         relationship: 'active',
       },
-      { userid: 'lisi', name: '李四', remark: '陈总', description: '', createdAt: 1706745600, tags: [], remarkMobiles: [], addWay: 201, relationship: 'ended' },
+      { userid: 'lisi', name: '李四', remark: '陈总', description: '', createdAt: 1706745600, tags: [], remarkMobiles: [], remarkCorpName: '', addWay: 201, state: '', relationship: 'ended' },
     ],
     binding: null,
     customer: null,
@@ -80,7 +83,7 @@ export function contactDetail(overrides: Partial<ContactDetail> = {}): ContactDe
 
 export function boundDetail(bound: Customer = customer()): ContactDetail {
   return contactDetail({
-    binding: { customerId: bound.id, boundBy: 'wangwu', boundAt: 1706745600000, unionid: bound.unionid },
+    binding: { externalUserId: ids.chenJing, customerId: bound.id, boundBy: 'wangwu', boundAt: 1706745600000, unionid: bound.unionid },
     customer: bound,
   });
 }
@@ -89,10 +92,10 @@ export function chatDetail(): ChatDetail {
   return {
     chat: { chatId: ids.chat, name: '星河贸易项目群', owner: { userid: 'wangwu', name: '王五' } },
     members: [
-      { type: 'internal', id: 'wangwu', name: '王五', binding: null, customerName: null },
-      { type: 'external', id: ids.chenJing, name: '陈静', binding: { customerId: 'cus_xinghe' }, customerName: '星河贸易·陈静' },
-      { type: 'external', id: ids.zhouMin, name: '周敏', binding: null, customerName: null },
-      { type: 'external', id: ids.guest, name: '小林', binding: null, customerName: null },
+      { type: 'internal', id: 'wangwu', name: '王五', joinedAt: 1704160800, binding: null, customerName: null },
+      { type: 'external', id: ids.chenJing, name: '陈静', joinedAt: 1704160800, binding: { customerId: 'cus_xinghe' }, customerName: '星河贸易·陈静' },
+      { type: 'external', id: ids.zhouMin, name: '周敏', joinedAt: 1704160800, binding: null, customerName: null },
+      { type: 'external', id: ids.guest, name: '小林', joinedAt: 1704160800, binding: null, customerName: null },
     ],
   };
 }
@@ -109,17 +112,18 @@ export function timeline(): TimelineItem[] {
   return [
     { id: 't1', kind: 'contact_added', at: 1704160800000, actor: { userid: 'wangwu', name: '王五' }, summary: '添加了陈静', externalUserId: ids.chenJing },
     { id: 't2', kind: 'bound', at: 1706745600000, actor: { userid: 'wangwu', name: '王五' }, summary: '关联到 陈静', externalUserId: ids.chenJing },
-    { id: 't3', kind: 'note', at: 1707000000000, actor: 'wangwu', summary: '确认了交付周期', externalUserId: null },
+    { id: 't3', kind: 'note', at: 1707000000000, actor: { userid: 'wangwu', name: 'wangwu' }, summary: '确认了交付周期', externalUserId: null },
   ];
 }
 
 export function adminUser(overrides: Partial<AdminUser> = {}): AdminUser {
-  return { id: 3, wecomUserId: 'wangwu', name: '王五', mobile: null, status: 'active', roles: ['sales'], departments: [{ id: 3, name: '华东销售部', isLeader: false }], lastLoginAt: 1707000000000, ...overrides };
+  return { id: 3, corpId: demoIds.corpId, wecomUserId: 'wangwu', name: '王五', mobile: null, status: 'active', roles: ['sales'], departments: [{ id: 3, name: '华东销售部', isLeader: false }], lastLoginAt: 1707000000000, sessionGeneration: 0, ...overrides };
 }
 
 export function syncRun(overrides: Partial<OrgSyncRun> = {}): OrgSyncRun {
   return {
     id: 7,
+    kind: 'org_sync',
     trigger: 'manual',
     startedBy: 'zhangsan',
     status: 'running',
@@ -139,7 +143,7 @@ export function syncRun(overrides: Partial<OrgSyncRun> = {}): OrgSyncRun {
 }
 
 export function adminEvent(overrides: Partial<AdminEvent> = {}): AdminEvent {
-  return { id: 1, kind: 'change_external_contact', changeType: 'add_external_contact', status: 'applied', duplicates: 0, attempts: 1, lastError: null, receivedAt: 1707000000000, appliedAt: 1707000001000, ...overrides };
+  return { id: 1, kind: 'change_external_contact', changeType: 'add_external_contact', status: 'applied', duplicates: 0, attempts: 1, lastError: null, receivedAt: 1707000000000, appliedAt: 1707000001000, event: {}, ...overrides };
 }
 
 /** The page origin in these tests and the worker's own: the sidebar is served by the worker. */

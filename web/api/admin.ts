@@ -3,7 +3,7 @@
  * `/api/admin/*` (admin role): users and roles, org sync, recent callback events, diagnostics.
  */
 import { request } from './http.ts';
-import type { AdminEvent, AdminUser, AdminUsers, DiagnosticsReport, OrgSyncRun, Role } from './types.ts';
+import type { AdminEvent, AdminEventList, AdminUser, AdminUsers, DiagnosticsReport, OrgSyncRun, Role } from './types.ts';
 
 export function getAdminUsers(): Promise<AdminUsers> {
   return request<AdminUsers>('GET', '/api/admin/users');
@@ -31,7 +31,7 @@ export async function getLatestOrgSync(): Promise<OrgSyncRun | null> {
 }
 
 export async function getAdminEvents(limit = 50): Promise<AdminEvent[]> {
-  const { events } = await request<{ events: AdminEvent[] }>('GET', `/api/admin/events?limit=${limit}`);
+  const { events } = await request<AdminEventList>('GET', `/api/admin/events?limit=${limit}`);
   return events;
 }
 

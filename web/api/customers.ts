@@ -3,7 +3,7 @@
  * `/api/customers`: search, read, edit under optimistic concurrency, notes and the timeline.
  */
 import { ApiError, request } from './http.ts';
-import type { Customer, CustomerPatch, Note, TimelineItem } from './types.ts';
+import type { Customer, CustomerAnswer, CustomerList, CustomerPatch, Note, NoteAnswer, NoteList, Timeline, TimelineItem } from './types.ts';
 
 const base = (id: string) => `/api/customers/${encodeURIComponent(id)}`;
 
@@ -19,19 +19,19 @@ export class VersionConflictError extends ApiError {
 }
 
 export async function searchCustomers(q: string): Promise<Customer[]> {
-  const { customers } = await request<{ customers: Customer[] }>('GET', `/api/customers?q=${encodeURIComponent(q)}`);
+  const { customers } = await request<CustomerList>('GET', `/api/customers?q=${encodeURIComponent(q)}`);
   return customers;
 }
 
 export async function getCustomer(id: string): Promise<Customer> {
-  const { customer } = await request<{ customer: Customer }>('GET', base(id));
+  const { customer } = await request<CustomerAnswer>('GET', base(id));
   return customer;
 }
 
 /** Sends the version we read as `If-Match`, so a concurrent edit is never overwritten silently. */
 export async function patchCustomer(id: string, version: number, patch: CustomerPatch): Promise<Customer> {
   try {
-    const { customer } = await request<{ customer: Customer }>('PATCH', base(id), { body: patch, headers: { 'if-match': `"${version}"` } });
+    const { customer } = await request<CustomerAnswer>('PATCH', base(id), { body: patch, headers: { 'if-match': `"${version}"` } });
     return customer;
   } catch (error) {
     const current = error instanceof ApiError && error.status === 412 ? error.body.current : undefined;
@@ -41,16 +41,16 @@ export async function patchCustomer(id: string, version: number, patch: Customer
 }
 
 export async function listNotes(customerId: string): Promise<Note[]> {
-  const { notes } = await request<{ notes: Note[] }>('GET', `${base(customerId)}/notes`);
+  const { notes } = await request<NoteList>('GET', `${base(customerId)}/notes`);
   return notes;
 }
 
 export async function addNote(customerId: string, body: string): Promise<Note> {
-  const { note } = await request<{ note: Note }>('POST', `${base(customerId)}/notes`, { body: { body } });
+  const { note } = await request<NoteAnswer>('POST', `${base(customerId)}/notes`, { body: { body } });
   return note;
 }
 
 export async function getTimeline(customerId: string): Promise<TimelineItem[]> {
-  const { items } = await request<{ items: TimelineItem[] }>('GET', `${base(customerId)}/timeline`);
+  const { items } = await request<Timeline>('GET', `${base(customerId)}/timeline`);
   return items;
 }

@@ -8,7 +8,7 @@ import { ref } from 'vue';
 import { getAdminEvents, getAdminUsers, getDiagnostics, getOrgSync, putUserRoles, startOrgSync } from '../api/admin.ts';
 import { toApiError, type ApiError } from '../api/http.ts';
 import type { AdminEvent, AdminUser, DiagnosticsReport, OrgSyncRun, Role } from '../api/types.ts';
-import type { LoadStatus } from './contact.ts';
+import { useLoad } from './load.ts';
 import { useSessionStore } from './session.ts';
 
 /** How often a running org sync is asked for progress. */
@@ -16,25 +16,17 @@ export const ORG_SYNC_POLL_MS = 1000;
 
 export const useAdminUsersStore = defineStore('adminUsers', () => {
   const users = ref<AdminUser[]>([]);
-  const roles = ref<Role[]>([]);
-  const status = ref<LoadStatus>('idle');
-  const error = ref<ApiError | null>(null);
+  const roles = ref<readonly Role[]>([]);
+  const { status, error, run, reset: resetLoad } = useLoad();
   const savingId = ref<number | null>(null);
   const rowErrors = ref<Record<number, ApiError>>({});
 
-  async function load(): Promise<void> {
-    status.value = 'loading';
-    error.value = null;
-    try {
-      const answer = await getAdminUsers();
+  function load(): Promise<void> {
+    return run(getAdminUsers, (answer) => {
       users.value = answer.users;
       roles.value = answer.roles;
-      status.value = 'ready';
       useOrgSyncStore().show(answer.latestSync);
-    } catch (caught) {
-      error.value = toApiError(caught);
-      status.value = 'error';
-    }
+    });
   }
 
   /** Gives or takes one role; the roles are sent in the worker's own order. */
@@ -59,8 +51,7 @@ export const useAdminUsersStore = defineStore('adminUsers', () => {
   function reset(): void {
     users.value = [];
     roles.value = [];
-    status.value = 'idle';
-    error.value = null;
+    resetLoad();
     rowErrors.value = {};
   }
 
@@ -140,25 +131,20 @@ export const useOrgSyncStore = defineStore('orgSync', () => {
 
 export const useAdminEventsStore = defineStore('adminEvents', () => {
   const events = ref<AdminEvent[]>([]);
-  const status = ref<LoadStatus>('idle');
-  const error = ref<ApiError | null>(null);
+  const { status, error, run, reset: resetLoad } = useLoad();
 
-  async function load(limit = 50): Promise<void> {
-    status.value = 'loading';
-    error.value = null;
-    try {
-      events.value = await getAdminEvents(limit);
-      status.value = 'ready';
-    } catch (caught) {
-      error.value = toApiError(caught);
-      status.value = 'error';
-    }
+  function load(limit = 50): Promise<void> {
+    return run(
+      () => getAdminEvents(limit),
+      (answer) => {
+        events.value = answer;
+      },
+    );
   }
 
   function reset(): void {
     events.value = [];
-    status.value = 'idle';
-    error.value = null;
+    resetLoad();
   }
 
   useSessionStore().onReset(reset);
@@ -168,34 +154,24 @@ export const useAdminEventsStore = defineStore('adminEvents', () => {
 
 export const useDiagnosticsStore = defineStore('adminDiagnostics', () => {
   const report = ref<DiagnosticsReport | null>(null);
-  const status = ref<LoadStatus>('idle');
-  const error = ref<ApiError | null>(null);
-  // Only the latest run may land: one started before a reset (or an earlier visit) must not
-  // overwrite what came after it.
-  let latest = 0;
+  // Only the latest run lands (useLoad): one started before a reset, or on an earlier visit, must
+  // not overwrite what came after it.
+  const load = useLoad();
+  const { status, error } = load;
 
   /** Runs every check again; `origin` is the page origin the worker should judge. */
-  async function run(origin: string): Promise<void> {
-    const ticket = ++latest;
-    status.value = 'loading';
-    error.value = null;
-    try {
-      const answer = await getDiagnostics(origin);
-      if (ticket !== latest) return;
-      report.value = answer;
-      status.value = 'ready';
-    } catch (caught) {
-      if (ticket !== latest) return;
-      error.value = toApiError(caught);
-      status.value = 'error';
-    }
+  function run(origin: string): Promise<void> {
+    return load.run(
+      () => getDiagnostics(origin),
+      (answer) => {
+        report.value = answer;
+      },
+    );
   }
 
   function reset(): void {
-    latest += 1;
     report.value = null;
-    status.value = 'idle';
-    error.value = null;
+    load.reset();
   }
 
   useSessionStore().onReset(reset);

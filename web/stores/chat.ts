@@ -5,32 +5,24 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { getChat } from '../api/chats.ts';
-import { toApiError, type ApiError } from '../api/http.ts';
 import type { ChatDetail } from '../api/types.ts';
-import type { LoadStatus } from './contact.ts';
+import { useLoad } from './load.ts';
 import { useSessionStore } from './session.ts';
 
 export const useChatStore = defineStore('chat', () => {
   const chatId = ref<string | null>(null);
   const detail = ref<ChatDetail | null>(null);
-  const status = ref<LoadStatus>('idle');
-  const error = ref<ApiError | null>(null);
+  const { status, error, run, reset: resetLoad } = useLoad();
 
-  async function load(id: string): Promise<void> {
+  function load(id: string): Promise<void> {
     if (chatId.value !== id) detail.value = null;
     chatId.value = id;
-    status.value = 'loading';
-    error.value = null;
-    try {
-      const fresh = await getChat(id);
-      if (chatId.value !== id) return;
-      detail.value = fresh;
-      status.value = 'ready';
-    } catch (caught) {
-      if (chatId.value !== id) return;
-      error.value = toApiError(caught);
-      status.value = 'error';
-    }
+    return run(
+      () => getChat(id),
+      (fresh) => {
+        detail.value = fresh;
+      },
+    );
   }
 
   /** Loads unless this group is already on screen, on its way, or failed (the screen offers a retry). */
@@ -41,8 +33,7 @@ export const useChatStore = defineStore('chat', () => {
   function reset(): void {
     chatId.value = null;
     detail.value = null;
-    status.value = 'idle';
-    error.value = null;
+    resetLoad();
   }
 
   useSessionStore().onReset(reset);

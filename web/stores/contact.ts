@@ -10,17 +10,16 @@ import { searchCustomers } from '../api/customers.ts';
 import { toApiError, type ApiError } from '../api/http.ts';
 import type { ContactDetail, Customer, FollowUser, NewCustomer } from '../api/types.ts';
 import { forgetCachedContact, readCachedContact, writeCachedContact } from './cache.ts';
+import { useLoad } from './load.ts';
 import { useSessionStore } from './session.ts';
 
-export type LoadStatus = 'idle' | 'loading' | 'ready' | 'error';
 export type ContactAction = 'bind' | 'create' | 'unbind';
 
 export const useContactStore = defineStore('contact', () => {
   const session = useSessionStore();
   const externalUserId = ref<string | null>(null);
   const detail = ref<ContactDetail | null>(null);
-  const status = ref<LoadStatus>('idle');
-  const error = ref<ApiError | null>(null);
+  const { status, error, run, reset: resetLoad } = useLoad();
   /** The signed-in member's own relation to the contact: the remark, tags and company they noted. */
   const mine = computed<FollowUser | null>(() => detail.value?.followUsers.find((follow) => follow.userid === session.userid) ?? null);
 
@@ -43,7 +42,6 @@ export const useContactStore = defineStore('contact', () => {
     if (inflight && inflight.id === id) return inflight.promise;
     const switching = externalUserId.value !== id;
     externalUserId.value = id;
-    error.value = null;
     actionError.value = null;
     if (switching) {
       query.value = '';
@@ -53,25 +51,28 @@ export const useContactStore = defineStore('contact', () => {
     const userid = session.userid;
     const cached = userid ? readCachedContact(userid, id) : undefined;
     if (cached) {
+      // Stale-while-revalidate: the copy from the last visit shows at once, the worker's follows.
       detail.value = cached;
       status.value = 'ready';
-    } else {
-      if (switching) detail.value = null;
-      status.value = 'loading';
+    } else if (switching) {
+      detail.value = null;
     }
     const promise = (async () => {
       try {
-        const fresh = await getContact(id);
-        if (externalUserId.value !== id) return;
-        detail.value = fresh;
-        status.value = 'ready';
-        remember(id, fresh);
-      } catch (caught) {
-        if (externalUserId.value !== id) return;
-        // A refusal (no longer your contact, CRM down) must not leave the cached screen standing.
-        if (userid) forgetCachedContact(userid, id);
-        error.value = toApiError(caught);
-        status.value = 'error';
+        await run(
+          () => getContact(id),
+          (fresh) => {
+            detail.value = fresh;
+            remember(id, fresh);
+          },
+          {
+            keepReady: cached !== undefined,
+            // A refusal (no longer your contact, CRM down) must not leave the cached screen standing.
+            onError: () => {
+              if (userid) forgetCachedContact(userid, id);
+            },
+          },
+        );
       } finally {
         if (inflight?.id === id) inflight = null;
       }
@@ -158,8 +159,7 @@ export const useContactStore = defineStore('contact', () => {
     inflight = null;
     externalUserId.value = null;
     detail.value = null;
-    status.value = 'idle';
-    error.value = null;
+    resetLoad();
     busy.value = null;
     actionError.value = null;
     query.value = '';

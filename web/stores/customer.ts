@@ -9,7 +9,8 @@ import { ref } from 'vue';
 import { addNote as postNote, getTimeline, listNotes, patchCustomer, VersionConflictError } from '../api/customers.ts';
 import { toApiError, type ApiError } from '../api/http.ts';
 import type { Customer, CustomerPatch, Note, Stage, TimelineItem } from '../api/types.ts';
-import { useContactStore, type LoadStatus } from './contact.ts';
+import { useContactStore } from './contact.ts';
+import { useLoad } from './load.ts';
 import { useSessionStore } from './session.ts';
 
 /** One edit as the member meant it, so it can be applied again on top of a newer version. */
@@ -54,14 +55,14 @@ export const useCustomerStore = defineStore('customer', () => {
   const conflict = ref<Conflict | null>(null);
 
   const notes = ref<Note[]>([]);
-  const notesStatus = ref<LoadStatus>('idle');
-  const notesError = ref<ApiError | null>(null);
+  const notesLoad = useLoad();
+  const { status: notesStatus, error: notesError } = notesLoad;
   const addingNote = ref(false);
   const noteError = ref<ApiError | null>(null);
 
   const timeline = ref<TimelineItem[]>([]);
-  const timelineStatus = ref<LoadStatus>('idle');
-  const timelineError = ref<ApiError | null>(null);
+  const timelineLoad = useLoad();
+  const { status: timelineStatus, error: timelineError } = timelineLoad;
 
   /** Shows `next`; a different customer also brings its notes and timeline. */
   function open(next: Customer): void {
@@ -78,38 +79,26 @@ export const useCustomerStore = defineStore('customer', () => {
   async function loadNotes(): Promise<void> {
     const id = customer.value?.id;
     if (!id) return;
-    notesStatus.value = 'loading';
-    notesError.value = null;
-    try {
-      const list = await listNotes(id);
-      if (customer.value?.id === id) {
+    await notesLoad.run(
+      () => listNotes(id),
+      (list) => {
         notes.value = list;
-        notesStatus.value = 'ready';
-      }
-    } catch (caught) {
-      if (customer.value?.id !== id) return;
-      notesError.value = toApiError(caught);
-      notesStatus.value = 'error';
-    }
+      },
+    );
   }
 
+  /** Behind the timeline on screen: it stays while a save or a note brings the new entry. */
   async function loadTimeline(): Promise<void> {
     const id = customer.value?.id;
     if (!id) return;
-    if (timelineStatus.value !== 'ready') timelineStatus.value = 'loading';
-    timelineError.value = null;
-    try {
-      const items = await getTimeline(id);
-      if (customer.value?.id === id) {
+    await timelineLoad.run(
+      () => getTimeline(id),
+      (items) => {
         // Newest first, whatever order the CRM answered in.
         timeline.value = [...items].sort((a, b) => b.at - a.at);
-        timelineStatus.value = 'ready';
-      }
-    } catch (caught) {
-      if (customer.value?.id !== id) return;
-      timelineError.value = toApiError(caught);
-      timelineStatus.value = 'error';
-    }
+      },
+      { keepReady: true },
+    );
   }
 
   async function write(change: CustomerChange, base: Customer): Promise<boolean> {
@@ -182,12 +171,10 @@ export const useCustomerStore = defineStore('customer', () => {
     conflict.value = null;
     saveError.value = null;
     notes.value = [];
-    notesStatus.value = 'idle';
-    notesError.value = null;
+    notesLoad.reset();
     noteError.value = null;
     timeline.value = [];
-    timelineStatus.value = 'idle';
-    timelineError.value = null;
+    timelineLoad.reset();
   }
 
   useSessionStore().onReset(reset);

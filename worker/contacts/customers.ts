@@ -9,7 +9,8 @@ import { AppError } from '../errors.ts';
 import { actorOf, type User } from '../identity/users.ts';
 import { customerInScope, type Scope } from './access.ts';
 import type { ContactStore } from './store.ts';
-import { customerView, memberNames, mergeTimeline, type CustomerView } from './view.ts';
+import { customerView, memberNames, mergeTimeline } from './view.ts';
+import type { CustomerView, NoteView, TimelineItem } from '../wire.ts';
 
 export interface CustomersDeps {
   corpId: string;
@@ -64,21 +65,21 @@ export function createCustomersService(deps: CustomersDeps) {
       return customerView(result.customer, await names([result.customer]), true);
     },
 
-    async notes(id: string, scope: Scope) {
+    async notes(id: string, scope: Scope): Promise<NoteView[]> {
       await readable(id, scope);
       const notes = await crm.listNotes(corpId, id);
       const authors = await memberNames(db, corpId, notes.map((n) => n.authorUserid));
       return notes.map((note) => ({ id: note.id, body: note.body, author: { userid: note.authorUserid, name: authors.get(note.authorUserid) ?? note.authorUserid }, createdAt: note.createdAt }));
     },
 
-    async addNote(id: string, body: string, user: User, scope: Scope, idempotencyKey: string) {
+    async addNote(id: string, body: string, user: User, scope: Scope, idempotencyKey: string): Promise<NoteView> {
       await writable(id, scope);
       const author = actorOf(user);
       const note = await crm.addNote(id, body, { corpId, actor: author, idempotencyKey });
       return { id: note.id, body: note.body, author: { userid: note.authorUserid, name: user.name }, createdAt: note.createdAt };
     },
 
-    async timeline(id: string, scope: Scope) {
+    async timeline(id: string, scope: Scope): Promise<TimelineItem[]> {
       await readable(id, scope);
       const [touchpoints, history] = await Promise.all([store.touchpointsOfCustomer(corpId, id), crm.history(corpId, id)]);
       const actors = await memberNames(db, corpId, [...touchpoints.map((t) => t.actorUserid ?? ''), ...history.map((h) => h.actorUserid ?? '')]);

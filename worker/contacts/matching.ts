@@ -5,8 +5,9 @@
  */
 import type { Customer } from '../crm/port.ts';
 import { normaliseMobile } from '../mobile.ts';
+import type { MatchReason } from '../wire.ts';
 
-export type MatchReason = 'unionid' | 'mobile' | 'name';
+export type { MatchReason };
 
 export interface Suggestion {
   customer: Customer;

@@ -5,36 +5,17 @@
  */
 import { normaliseMobile } from '../mobile.ts';
 import type { ExternalContact, FollowUser, WeComClient } from '../wecom/client.ts';
+import type { ExternalContact as ContactCard, ProfileFollowUser } from '../wire.ts';
+
+export type { ProfileFollowUser };
 
 /** Short: WeCom stays the truth, edit events drop the copy early. KV's floor is 60 s. */
 export const PROFILE_TTL_SECONDS = 300;
 /** WeCom pages follow users above 500; a safety bound on pages. */
 const MAX_PAGES = 20;
 
-export interface ProfileFollowUser {
-  userid: string;
-  remark: string;
-  description: string;
-  createdAt: number;
-  tags: Array<{ group: string; name: string; type: number }>;
-  remarkMobiles: string[];
-  remarkCorpName: string;
-  addWay: number | null;
-  state: string;
-}
-
 export interface ContactProfile {
-  contact: {
-    externalUserId: string;
-    name: string;
-    avatar: string;
-    /** 1 WeChat user, 2 WeCom user. */
-    type: 1 | 2;
-    gender: number;
-    corpName: string;
-    position: string;
-    unionid: string | null;
-  };
+  contact: ContactCard;
   followUsers: ProfileFollowUser[];
   fetchedAt: number;
 }

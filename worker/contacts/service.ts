@@ -14,7 +14,10 @@ import { contactInScope, customerInScope, linkersOf, type Scope } from './access
 import { rankSuggestions, type MatchReason } from './matching.ts';
 import { fetchProfile, profileMobiles, type ContactProfile, type ProfileCache } from './profile.ts';
 import type { Binding, ContactStore } from './store.ts';
-import { customerView, memberNames, type CustomerView } from './view.ts';
+import { customerView, memberNames } from './view.ts';
+import type { BindingResult, ContactView, NewCustomer } from '../wire.ts';
+
+export type { ContactView };
 
 export interface ContactsDeps {
   corpId: string;
@@ -25,15 +28,6 @@ export interface ContactsDeps {
   users: UserRepo;
   db: D1Database;
   now?: () => number;
-}
-
-export interface ContactView {
-  contact: ContactProfile['contact'];
-  followUsers: Array<ContactProfile['followUsers'][number] & { name: string; relationship: 'active' | 'ended' }>;
-  binding: Binding | null;
-  customer: CustomerView | null;
-  suggestions: Array<{ customer: CustomerView; reasons: MatchReason[] }>;
-  permissions: { canBind: boolean; canEdit: boolean };
 }
 
 export function createContactsService(deps: ContactsDeps) {
@@ -145,7 +139,7 @@ export function createContactsService(deps: ContactsDeps) {
     };
   }
 
-  async function bind(externalUserId: string, customerId: string, user: User, scope: Scope) {
+  async function bind(externalUserId: string, customerId: string, user: User, scope: Scope): Promise<BindingResult> {
     const loaded = await requireContact(externalUserId, scope, true);
     const customer = await crm.get(corpId, customerId);
     if (!customer) throw new AppError(404, 'customer_not_found', `No customer ${customerId}`);
@@ -183,11 +177,11 @@ export function createContactsService(deps: ContactsDeps) {
 
   async function createCustomer(
     externalUserId: string,
-    input: { name?: string; company?: string; stage?: Stage },
+    input: NewCustomer,
     user: User,
     scope: Scope,
     idempotencyKey: string,
-  ) {
+  ): Promise<BindingResult> {
     const loaded = await requireContact(externalUserId, scope, true);
     if (await store.binding(corpId, externalUserId)) throw new AppError(409, 'already_bound', 'This contact is already bound to a customer; unbind it first');
     const actor = actorOf(user);

@@ -3,14 +3,9 @@
  * Bindings, follow relationships and touchpoints in D1. They live here in both CRM modes:
  * the company CRM keeps customers, this product keeps how WeCom contacts map onto them.
  */
+import type { Binding } from '../wire.ts';
 
-export interface Binding {
-  externalUserId: string;
-  customerId: string;
-  boundBy: string;
-  boundAt: number;
-  unionid: string | null;
-}
+export type { Binding };
 
 export interface Follow {
   externalUserId: string;

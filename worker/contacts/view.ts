@@ -5,14 +5,10 @@
  */
 import type { Customer, CrmHistoryItem } from '../crm/port.ts';
 import { normaliseMobile } from '../mobile.ts';
+import type { CustomerView, TimelineItem } from '../wire.ts';
 import type { Touchpoint } from './store.ts';
 
-/** A customer on the wire: the record's fields, its owner with a name, and whether it is all of it. */
-export interface CustomerView extends Omit<Customer, 'ownerUserid'> {
-  owner: { userid: string; name: string } | null;
-  /** False for a summary of a customer outside the reader's scope. */
-  full: boolean;
-}
+export type { CustomerView, TimelineItem };
 
 export function maskMobile(mobile: string): string {
   const digits = normaliseMobile(mobile);
@@ -36,15 +32,6 @@ export function customerView(customer: Customer, names: ReadonlyMap<string, stri
     updatedAt: customer.updatedAt,
     full,
   };
-}
-
-export interface TimelineItem {
-  id: string;
-  kind: string;
-  at: number;
-  actor: { userid: string; name: string } | null;
-  summary: string;
-  externalUserId: string | null;
 }
 
 /** Contact touchpoints and the CRM's own history, newest first. */

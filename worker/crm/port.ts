@@ -6,9 +6,9 @@
  * acting member and carries an idempotency key, so a retried write never applies twice.
  */
 import { AppError } from '../errors.ts';
+import { STAGES, type Stage } from '../wire.ts';
 
-export const STAGES = ['lead', 'qualified', 'proposal', 'won', 'lost'] as const;
-export type Stage = (typeof STAGES)[number];
+export { STAGES, type Stage };
 
 export interface Customer {
   id: string;

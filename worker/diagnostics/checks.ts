@@ -18,43 +18,9 @@
 import { DEFAULT_API_BASE, type Config, type ConfigResult, type WeComApp } from '../env.ts';
 import { createWeComClient, fetchAccessToken, transportFor, type TokenSource, type WeComClient, type WeComTransportDeps } from '../wecom/client.ts';
 import { WeComError, WeComTransportError } from '../wecom/errors.ts';
+import type { CheckId, CheckResult, CheckStatus, DetailValue, DiagnosticsReport, Fix } from '../wire.ts';
 
-export type CheckId = 'config' | 'access_token' | 'jssdk_tickets' | 'customer_contact' | 'visible_range' | 'callback' | 'origin';
-export type CheckStatus = 'pass' | 'warn' | 'fail';
-
-/** The console step (or configuration change) that fixes a finding. */
-export interface Fix {
-  zh: string;
-  en: string;
-}
-
-export type DetailValue = string | number | boolean | null | string[];
-
-export interface CheckResult {
-  id: CheckId;
-  status: CheckStatus;
-  /** WeCom's errcode when WeCom refused. */
-  errcode?: number;
-  message: string;
-  messageZh: string;
-  /** null when nothing needs fixing. */
-  fix: Fix | null;
-  /** Facts behind the message (times, counts, the IP WeCom saw, the URL to enter); never a secret. */
-  details?: Record<string, DetailValue>;
-  /** Not run because this earlier check failed. */
-  blockedBy?: CheckId;
-}
-
-export interface DiagnosticsReport {
-  app: { corpId: string; agentId: string };
-  /** The page origin the `origin` check judged. */
-  origin: string;
-  checkedAt: number;
-  /** No check failed (warnings allowed). */
-  ok: boolean;
-  summary: Record<CheckStatus, number>;
-  checks: CheckResult[];
-}
+export type { CheckId, CheckResult, CheckStatus, DetailValue, DiagnosticsReport, Fix };
 
 /** Per attempt; a diagnostic should answer while the admin still looks at the page. */
 export const DIAGNOSTIC_TIMEOUT_MS = 8_000;

@@ -5,32 +5,12 @@
  * before their first login); a member who leaves is deactivated, never deleted.
  */
 import type { WeComUser } from '../wecom/client.ts';
+import { ROLES, type Role, type User, type UserDepartment } from '../wire.ts';
 
-export const ROLES = ['admin', 'manager', 'sales', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role, type User, type UserDepartment };
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
-}
-
-export interface UserDepartment {
-  id: number;
-  name: string;
-  isLeader: boolean;
-}
-
-export interface User {
-  id: number;
-  corpId: string;
-  wecomUserId: string | null;
-  name: string;
-  mobile: string | null;
-  status: 'active' | 'inactive';
-  roles: Role[];
-  departments: UserDepartment[];
-  lastLoginAt: number | null;
-  /** Sessions created under an older generation are over (sessions.ts). */
-  sessionGeneration: number;
 }
 
 /** What WeCom tells us about a member (login, org sync, change_contact events). */

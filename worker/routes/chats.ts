@@ -9,6 +9,7 @@ import { memberNames } from '../contacts/view.ts';
 import { AppError } from '../errors.ts';
 import { checkId } from '../ids.ts';
 import { WeComError } from '../wecom/errors.ts';
+import type { ChatView } from '../wire.ts';
 
 export const chats = new Hono<AppEnv>().get('/:chatId', async (c) => {
   const chatId = checkId('chat', c.req.param('chatId'));
@@ -35,7 +36,7 @@ export const chats = new Hono<AppEnv>().get('/:chatId', async (c) => {
   const customers = await services.crm.getMany(corpId, [...new Set(bindings.map((b) => b.customerId))]);
   const customerNames = new Map(customers.map((customer) => [customer.id, customer.name]));
   const names = await memberNames(c.env.DB, corpId, [...internal, chat.owner]);
-  return c.json({
+  const body: ChatView = {
     chat: { chatId: chat.chat_id, name: chat.name ?? '', owner: { userid: chat.owner, name: names.get(chat.owner) ?? chat.owner } },
     members: chat.member_list.map((member) => {
       const binding = member.type === 2 ? byContact.get(member.userid) : undefined;
@@ -48,5 +49,6 @@ export const chats = new Hono<AppEnv>().get('/:chatId', async (c) => {
         customerName: binding ? (customerNames.get(binding.customerId) ?? null) : null,
       };
     }),
-  });
+  };
+  return c.json(body);
 });

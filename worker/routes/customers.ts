@@ -4,10 +4,11 @@
  */
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../types.ts';
-import { STAGES, type CustomerPatch, type Stage } from '../crm/port.ts';
+import { STAGES, type Stage } from '../crm/port.ts';
 import { AppError } from '../errors.ts';
 import { idempotencyKey } from '../http/idempotency.ts';
 import { checkId } from '../ids.ts';
+import type { CustomerEdit } from '../wire.ts';
 
 function customerId(c: Context<AppEnv>): string {
   return checkId('customer', c.req.param('id'));
@@ -25,13 +26,13 @@ function stringList(value: unknown, field: string, maxItems: number, maxLength: 
 }
 
 /** Only the fields a person may edit from the sidebar, each checked. */
-function readPatch(body: unknown): CustomerPatch {
+function readPatch(body: unknown): CustomerEdit {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError(400, 'bad_request', 'Send a JSON object');
   const input = body as Record<string, unknown>;
   const allowed = new Set(['name', 'company', 'stage', 'mobiles', 'tags', 'customFields']);
   const unknown = Object.keys(input).filter((key) => !allowed.has(key));
   if (unknown.length > 0) throw new AppError(400, 'bad_request', `Unknown or read-only fields: ${unknown.join(', ')}`);
-  const patch: CustomerPatch = {};
+  const patch: CustomerEdit = {};
   if (input.name !== undefined) {
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) throw new AppError(400, 'bad_request', 'name must be 1-100 characters');
     patch.name = input.name.trim();

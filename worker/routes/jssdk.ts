@@ -14,8 +14,9 @@ import { findApp, type Config, type WeComApp } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../identity/guard.ts';
 import { log } from '../log.ts';
-import { checkSignableUrl, createNonce, signJsSdk, type JsSdkSignature } from '../wecom/jssdk.ts';
+import { checkSignableUrl, createNonce, signJsSdk } from '../wecom/jssdk.ts';
 import { tokensFor, type TokenBindings } from '../wecom/tokens.ts';
+import type { PageSignatures } from '../wire.ts';
 
 const SignatureRequest = v.object({
   url: v.pipe(v.string('url must be the page URL (location.href) as a string'), v.nonEmpty('url must not be empty'), v.maxLength(4096, 'url is longer than 4096 characters')),
@@ -77,15 +78,7 @@ export const jssdk = new Hono<AppEnv>().post('/signatures', async (c) => {
   return c.json(signed);
 });
 
-/** What `POST /api/jssdk/signatures` answers, and the sidebar page embeds. */
-export interface PageSignatures {
-  corpId: string;
-  agentId: string;
-  config: JsSdkSignature;
-  agentConfig: JsSdkSignature;
-  /** A refused refetch (once a minute per app) says when one would be granted, so the page can explain. */
-  retryAfter?: number;
-}
+export type { PageSignatures };
 
 /** Both signatures for `url`, which the caller has already judged signable (checkSignableUrl). */
 export async function signPage(env: TokenBindings, app: WeComApp, url: string, refresh: boolean): Promise<PageSignatures> {

@@ -6,9 +6,10 @@ import { Hono } from 'hono';
 import type { Session } from '../identity/sessions.ts';
 import type { User } from '../identity/users.ts';
 import type { AppEnv } from '../types.ts';
+import type { Me } from '../wire.ts';
 
 /** The member as `GET /api/me` answers, and as the sidebar page embeds it. */
-export function meBody(user: User, session: Session) {
+export function meBody(user: User, session: Session): Me {
   return {
     user: {
       id: user.id,

@@ -8,6 +8,7 @@
  * the WeCom client compares it with the page it runs in, byte for byte.
  */
 import { sha1Hex } from './crypto.ts';
+import type { JsSdkSignature } from '../wire.ts';
 
 export interface SignatureInput {
   ticket: string;
@@ -18,11 +19,7 @@ export interface SignatureInput {
   url: string;
 }
 
-export interface JsSdkSignature {
-  timestamp: number;
-  nonceStr: string;
-  signature: string;
-}
+export type { JsSdkSignature };
 
 /** `location.href.split('#')[0]`: everything from the first `#` is the fragment. */
 export function stripFragment(url: string): string {

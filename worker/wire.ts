@@ -1,0 +1,335 @@
+/**
+ * @module
+ * The JSON the worker's `/api` routes answer and accept (docs/api.md): one source for both sides.
+ * The services that build these shapes are typed with them, and the SPA reads them from here
+ * (web/api/types.ts), so a changed shape fails `npm run typecheck` in whichever code did not follow.
+ *
+ * It imports nothing: the SPA's typecheck loads this file without the Workers types, and its bundle
+ * takes only the few closed lists below.
+ */
+
+export const STAGES = ['lead', 'qualified', 'proposal', 'won', 'lost'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const ROLES = ['admin', 'manager', 'sales', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A member by WeCom userid, with the name we know (the userid when WeCom gave none). */
+export interface Person {
+  userid: string;
+  name: string;
+}
+
+// ---- customers
+
+/** A customer on the wire: the CRM record, its owner with a name, and whether it is all of it. */
+export interface CustomerView {
+  id: string;
+  name: string;
+  company: string;
+  stage: Stage;
+  owner: Person | null;
+  mobiles: string[];
+  unionid: string | null;
+  tags: string[];
+  customFields: Record<string, string>;
+  /** Increases on every update; `PATCH` names the version it read in `If-Match`. */
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  /** False for a summary of a customer outside the reader's scope (phones masked, no tags or fields). */
+  full: boolean;
+}
+
+/** The fields `PATCH /api/customers/:id` accepts. */
+export type CustomerEdit = Partial<Pick<CustomerView, 'name' | 'company' | 'stage' | 'mobiles' | 'tags' | 'customFields'>>;
+
+/** `POST /api/contacts/:id/customer`: the basic customer to create for a contact. */
+export interface NewCustomer {
+  name?: string;
+  company?: string;
+  stage?: Stage;
+}
+
+export interface NoteView {
+  id: string;
+  body: string;
+  author: Person;
+  createdAt: number;
+}
+
+/** `GET /api/customers?q=`. */
+export interface CustomerList {
+  customers: CustomerView[];
+}
+
+/** `GET` and `PATCH /api/customers/:id`. */
+export interface CustomerAnswer {
+  customer: CustomerView;
+}
+
+/** `GET /api/customers/:id/notes`. */
+export interface NoteList {
+  notes: NoteView[];
+}
+
+/** `POST /api/customers/:id/notes`. */
+export interface NoteAnswer {
+  note: NoteView;
+}
+
+/** Contact touchpoints (D1) and the CRM's own history, in one timeline. */
+export const TIMELINE_KINDS = [
+  'contact_added',
+  'contact_edited',
+  'contact_deleted',
+  'follow_user_deleted',
+  'note',
+  'customer_created',
+  'customer_edited',
+  'bound',
+  'unbound',
+] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+export interface TimelineItem {
+  id: string;
+  kind: TimelineKind;
+  at: number;
+  /** Nobody for system changes. */
+  actor: Person | null;
+  summary: string;
+  externalUserId: string | null;
+}
+
+/** `GET /api/customers/:id/timeline`. */
+export interface Timeline {
+  items: TimelineItem[];
+}
+
+// ---- contacts
+
+/** The contact as WeCom describes it (`externalcontact/get`). */
+export interface ExternalContact {
+  externalUserId: string;
+  name: string;
+  avatar: string;
+  /** 1 WeChat user, 2 WeCom user of another company. */
+  type: 1 | 2;
+  gender: number;
+  corpName: string;
+  position: string;
+  unionid: string | null;
+}
+
+export interface FollowTag {
+  group: string;
+  name: string;
+  type: number;
+}
+
+/** One member following the contact, as WeCom describes the relationship. */
+export interface ProfileFollowUser {
+  userid: string;
+  remark: string;
+  description: string;
+  /** Seconds, as WeCom sends it. */
+  createdAt: number;
+  tags: FollowTag[];
+  remarkMobiles: string[];
+  /** The company this member noted for the contact. */
+  remarkCorpName: string;
+  addWay: number | null;
+  state: string;
+}
+
+export interface FollowUser extends ProfileFollowUser {
+  name: string;
+  relationship: 'active' | 'ended';
+}
+
+export interface Binding {
+  externalUserId: string;
+  customerId: string;
+  boundBy: string;
+  boundAt: number;
+  unionid: string | null;
+}
+
+export type MatchReason = 'unionid' | 'mobile' | 'name';
+
+export interface Suggestion {
+  customer: CustomerView;
+  reasons: MatchReason[];
+}
+
+/** `GET /api/contacts/:externalUserId`. */
+export interface ContactView {
+  contact: ExternalContact;
+  followUsers: FollowUser[];
+  binding: Binding | null;
+  customer: CustomerView | null;
+  suggestions: Suggestion[];
+  permissions: { canBind: boolean; canEdit: boolean };
+}
+
+/** `PUT …/binding` and `POST …/customer`. */
+export interface BindingResult {
+  binding: Binding;
+  customer: CustomerView;
+}
+
+// ---- chats
+
+export interface ChatMember {
+  type: 'internal' | 'external';
+  id: string;
+  name: string;
+  /** Seconds, as WeCom sends it. */
+  joinedAt: number;
+  binding: { customerId: string } | null;
+  customerName: string | null;
+}
+
+/** `GET /api/chats/:chatId`. */
+export interface ChatView {
+  chat: { chatId: string; name: string; owner: Person };
+  members: ChatMember[];
+}
+
+// ---- session and JS-SDK
+
+export interface UserDepartment {
+  id: number;
+  name: string;
+  isLeader: boolean;
+}
+
+/** `GET /api/me`, and the member the sidebar page embeds. */
+export interface Me {
+  user: { id: number; userid: string | null; name: string; roles: Role[]; departments: UserDepartment[] };
+  corp: { corpId: string; agentId: string };
+}
+
+export interface JsSdkSignature {
+  timestamp: number;
+  nonceStr: string;
+  signature: string;
+}
+
+/** What `POST /api/jssdk/signatures` answers, and the sidebar page embeds. */
+export interface PageSignatures {
+  corpId: string;
+  agentId: string;
+  config: JsSdkSignature;
+  agentConfig: JsSdkSignature;
+  /** A refused refetch (once a minute per app) says when one would be granted, so the page can explain. */
+  retryAfter?: number;
+}
+
+// ---- admin
+
+/** A user of this product, as admins see and edit them. */
+export interface User {
+  id: number;
+  corpId: string;
+  wecomUserId: string | null;
+  name: string;
+  mobile: string | null;
+  status: 'active' | 'inactive';
+  roles: Role[];
+  departments: UserDepartment[];
+  lastLoginAt: number | null;
+  /** Sessions created under an older generation are over (worker/identity/sessions.ts). */
+  sessionGeneration: number;
+}
+
+export interface JobFailure {
+  subject: string;
+  reason: string;
+}
+
+/** A long admin job as the admin routes show it: the run with its counts spread beside the rest. */
+export type JobRunView<Counts extends Record<string, number>> = {
+  id: number;
+  kind: 'org_sync' | 'reconcile';
+  trigger: 'manual' | 'scheduled';
+  startedBy: string | null;
+  status: 'running' | 'succeeded' | 'failed';
+  phase: string;
+  done: number;
+  total: number;
+  failed: number;
+  failures: JobFailure[];
+  error: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+} & Counts;
+
+export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number }>;
+
+/** `GET /api/admin/users`. */
+export interface AdminUsers {
+  users: User[];
+  roles: readonly Role[];
+  latestSync: OrgSyncRunView | null;
+}
+
+/** One row of `GET /api/admin/events`; `event` is the typed callback event, which the SPA does not read. */
+export interface AdminEvent {
+  id: number;
+  kind: string;
+  changeType: string | null;
+  status: 'received' | 'applied' | 'failed';
+  duplicates: number;
+  attempts: number;
+  lastError: string | null;
+  receivedAt: number;
+  appliedAt: number | null;
+  event: unknown;
+}
+
+/** `GET /api/admin/events`. */
+export interface AdminEventList {
+  events: AdminEvent[];
+}
+
+/** The checks of `GET /api/admin/diagnostics`, in the order the worker runs them (worker/diagnostics/checks.ts). */
+export const DIAGNOSTIC_CHECKS = ['config', 'access_token', 'jssdk_tickets', 'customer_contact', 'visible_range', 'callback', 'origin'] as const;
+export type CheckId = (typeof DIAGNOSTIC_CHECKS)[number];
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+/** The console step (or configuration change) that fixes a finding. */
+export interface Fix {
+  zh: string;
+  en: string;
+}
+
+export type DetailValue = string | number | boolean | null | string[];
+
+export interface CheckResult {
+  id: CheckId;
+  status: CheckStatus;
+  /** WeCom's errcode when WeCom refused. */
+  errcode?: number;
+  message: string;
+  messageZh: string;
+  /** null when nothing needs fixing. */
+  fix: Fix | null;
+  /** Facts behind the message (times, counts, the IP WeCom saw, the URL to enter); never a secret. */
+  details?: Record<string, DetailValue>;
+  /** Not run because this earlier check failed. */
+  blockedBy?: CheckId;
+}
+
+/** `GET /api/admin/diagnostics`. */
+export interface DiagnosticsReport {
+  app: { corpId: string; agentId: string };
+  /** The page origin the `origin` check judged. */
+  origin: string;
+  checkedAt: number;
+  /** No check failed (warnings allowed). */
+  ok: boolean;
+  summary: Record<CheckStatus, number>;
+  checks: CheckResult[];
+}
