@@ -266,7 +266,8 @@ export type JobRunView<Counts extends Record<string, number>> = {
   finishedAt: number | null;
 } & Counts;
 
-export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number }>;
+/** Besides its own counts, every run carries its step meter (worker/jobs/steps.ts): steps, WeCom calls, the most in one step. */
+export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number }>;
 
 /** `GET /api/admin/users`. */
 export interface AdminUsers {
