@@ -92,7 +92,8 @@ export async function benchTokens(target: Target, steps: readonly number[] = [1,
         try {
           const response = await fetch(`${target.url}/api/jssdk/signatures`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            // As the sidebar's own page sends it: writes under /api come from the product's origin only.
+            headers: { 'content-type': 'application/json', origin: target.url },
             body: JSON.stringify({ url: `${target.url}/` }),
           });
           const text = await response.text();
