@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnosticsMessages } from '../../web/i18n/messages-diagnostics.ts';
+import { jobMessages } from '../../web/i18n/messages-jobs.ts';
 import { createSimulator } from '../../dev/simulator/app.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -105,5 +106,9 @@ describe('the production build', () => {
     // The diagnostics page's strings travel with its chunk (web/i18n/messages-diagnostics.ts).
     expect(first).not.toContain(diagnosticsMessages.en['diagnostics.title']);
     expect(containing(production, diagnosticsMessages.en['diagnostics.title']).length).toBe(1);
+    // So do the long jobs' panels' (web/i18n/messages-jobs.ts), with the users page.
+    expect(first).not.toContain('/api/admin/reconcile');
+    expect(first).not.toContain(jobMessages.en['job.cancelQuestion']);
+    expect(containing(production, jobMessages.en['job.cancelQuestion']).length).toBe(1);
   });
 });

@@ -4,7 +4,7 @@
  * (dev/fixtures/demo-corp.ts) so a failing test reads like the product.
  */
 import { demoIds } from '../../dev/fixtures/demo-corp.ts';
-import type { AdminEvent, AdminUser, ChatDetail, ContactDetail, Customer, DiagnosticCheck, DiagnosticCheckId, DiagnosticsReport, Me, Note, OrgSyncRun, Signatures, TimelineItem } from '../../web/api/types.ts';
+import type { AdminEvent, AdminUser, ChatDetail, ContactDetail, Customer, DiagnosticCheck, DiagnosticCheckId, DiagnosticsReport, Me, Note, OrgSyncRun, ReconcileRun, Signatures, TimelineItem } from '../../web/api/types.ts';
 
 export const ids = {
   chenJing: demoIds.externalUserIds.followedByTwo,
@@ -135,6 +135,32 @@ export function syncRun(overrides: Partial<OrgSyncRun> = {}): OrgSyncRun {
     deactivated: 0,
     steps: 3,
     wecomCalls: 3,
+    maxStepWecomCalls: 1,
+    failed: 0,
+    failures: [],
+    error: null,
+    startedAt: 1707000000000,
+    finishedAt: null,
+    ...overrides,
+  };
+}
+
+export function reconcileRun(overrides: Partial<ReconcileRun> = {}): ReconcileRun {
+  return {
+    id: 12,
+    kind: 'reconcile',
+    trigger: 'manual',
+    startedBy: 'zhangsan',
+    status: 'running',
+    phase: 'pages',
+    done: 3,
+    total: 10,
+    followsAdded: 2,
+    followsEnded: 1,
+    bindingsAdded: 1,
+    customersCreated: 0,
+    steps: 4,
+    wecomCalls: 4,
     maxStepWecomCalls: 1,
     failed: 0,
     failures: [],

@@ -1,0 +1,96 @@
+/**
+ * @module
+ * The long jobs' panels (org sync, reconciliation) on the admin users page, in zh-CN and en (`en`
+ * must have every key `zh-CN` has). Like messages-diagnostics.ts they travel in the admin page's
+ * lazy chunk, never in the first load (the budget in test/web/build.test.ts).
+ */
+import { translator } from './index.ts';
+
+const zhCN = {
+  'sync.title': '通讯录同步',
+  'sync.start': '立即同步',
+  'sync.running': '同步中…',
+  'sync.never': '还没有同步过。',
+  'sync.status.running': '同步中',
+  'sync.status.succeeded': '同步完成',
+  'sync.status.failed': '同步失败',
+  'sync.progress': '同步进度',
+  'sync.created': '新增 {count}',
+  'sync.updated': '更新 {count}',
+  'sync.deactivated': '停用 {count}',
+  'reconcile.title': '客户关系核对',
+  'reconcile.start': '立即核对',
+  'reconcile.running': '核对中…',
+  'reconcile.never': '还没有核对过。',
+  'reconcile.status.running': '核对中',
+  'reconcile.status.succeeded': '核对完成',
+  'reconcile.status.failed': '核对失败',
+  'reconcile.progress': '核对进度',
+  'reconcile.followsAdded': '补记跟进 {count}',
+  'reconcile.followsEnded': '结束跟进 {count}',
+  'reconcile.bindingsAdded': '新增绑定 {count}',
+  'reconcile.customersCreated': '新建客户 {count}',
+  'job.doneOf': '{done}/{total}（{percent}%）',
+  'job.startedAt': '开始于 {date}',
+  'job.finishedAt': '结束于 {date}',
+  'job.failed': '失败 {count}',
+  'job.failures': '失败明细（{count}）',
+  'job.cancelled': '已取消',
+  'job.cancelledBy': '由 {user} 取消',
+  'job.cancel': '取消运行',
+  'job.cancelQuestion': '确定取消这次运行吗？已完成的步骤写入的数据会保留。',
+  'job.cancelConfirm': '确定取消',
+  'job.keepRunning': '继续运行',
+  'job.alreadyFinished': '这次运行已经结束，无法取消；下面是它的结果。',
+  'job.details': '运行详情',
+  'job.steps': '步骤 {count}',
+  'job.wecomCalls': '企业微信调用 {count} 次',
+  'job.maxStepWecomCalls': '单步最多 {count} 次',
+};
+
+const en: Record<keyof typeof zhCN, string> = {
+  'sync.title': 'Directory sync',
+  'sync.start': 'Sync now',
+  'sync.running': 'Syncing…',
+  'sync.never': 'Never synced.',
+  'sync.status.running': 'Running',
+  'sync.status.succeeded': 'Finished',
+  'sync.status.failed': 'Failed',
+  'sync.progress': 'Sync progress',
+  'sync.created': 'Created {count}',
+  'sync.updated': 'Updated {count}',
+  'sync.deactivated': 'Deactivated {count}',
+  'reconcile.title': 'Customer reconciliation',
+  'reconcile.start': 'Reconcile now',
+  'reconcile.running': 'Reconciling…',
+  'reconcile.never': 'Never reconciled.',
+  'reconcile.status.running': 'Running',
+  'reconcile.status.succeeded': 'Finished',
+  'reconcile.status.failed': 'Failed',
+  'reconcile.progress': 'Reconciliation progress',
+  'reconcile.followsAdded': 'Follows added {count}',
+  'reconcile.followsEnded': 'Follows ended {count}',
+  'reconcile.bindingsAdded': 'Bindings added {count}',
+  'reconcile.customersCreated': 'Customers created {count}',
+  'job.doneOf': '{done}/{total} ({percent}%)',
+  'job.startedAt': 'Started {date}',
+  'job.finishedAt': 'finished {date}',
+  'job.failed': 'Failed {count}',
+  'job.failures': 'Failures ({count})',
+  'job.cancelled': 'Cancelled',
+  'job.cancelledBy': 'by {user}',
+  'job.cancel': 'Cancel run',
+  'job.cancelQuestion': 'Cancel this run? What its finished steps wrote stays.',
+  'job.cancelConfirm': 'Yes, cancel it',
+  'job.keepRunning': 'Keep running',
+  'job.alreadyFinished': 'This run had already finished, so there was nothing to cancel; its result is below.',
+  'job.details': 'Run details',
+  'job.steps': 'Steps {count}',
+  'job.wecomCalls': 'WeCom calls {count}',
+  'job.maxStepWecomCalls': 'At most {count} in one step',
+};
+
+export const jobMessages = { 'zh-CN': zhCN, en } as const;
+
+/** `t` for the keys above, following the same `locale`. */
+export const tj = translator(jobMessages);
