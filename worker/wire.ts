@@ -269,6 +269,8 @@ export type JobRunView<Counts extends Record<string, number>> = {
 /** Besides its own counts, every run carries its step meter (worker/jobs/steps.ts): steps, WeCom calls, the most in one step. */
 export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number }>;
 
+export type ReconcileRunView = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number }>;
+
 /** `GET /api/admin/users`. */
 export interface AdminUsers {
   users: User[];

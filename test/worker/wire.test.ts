@@ -13,6 +13,7 @@ import type { customersRoute } from '../../worker/routes/customers.ts';
 import type { diagnostics } from '../../worker/routes/diagnostics.ts';
 import type { jssdk } from '../../worker/routes/jssdk.ts';
 import type { me } from '../../worker/routes/me.ts';
+import type { ReconcileCounts } from '../../worker/contacts/reconcile.ts';
 import type { OrgSyncCounts } from '../../worker/identity/org-sync.ts';
 import type { runView } from '../../worker/jobs/runs.ts';
 import type * as wire from '../../worker/wire.ts';
@@ -31,6 +32,7 @@ describe('wire shapes', () => {
     // The job routes are shared by every job and type a run as "some counts", which Hono's JSON
     // typing cannot follow; what they send is `runView(run)`, checked here with org sync's counts.
     expectTypeOf<ReturnType<typeof runView<OrgSyncCounts>>>().toEqualTypeOf<wire.OrgSyncRunView>();
+    expectTypeOf<ReturnType<typeof runView<ReconcileCounts>>>().toEqualTypeOf<wire.ReconcileRunView>();
     // `event` is the typed callback event; the SPA does not read it.
     expectTypeOf<InferResponseType<Admin['events']['$get']>>().toExtend<wire.AdminEventList>();
   });

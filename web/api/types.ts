@@ -45,13 +45,10 @@ export type {
   DetailValue as DiagnosticDetail,
   CheckResult as DiagnosticCheck,
 } from '../../worker/wire.ts';
-import type { JobRunView, OrgSyncRunView, Person } from '../../worker/wire.ts';
+import type { OrgSyncRunView, Person, ReconcileRunView } from '../../worker/wire.ts';
 
-/**
- * `GET /api/admin/reconcile/latest`, `/:id` (docs/api.md): a run with reconciliation's counts and the
- * step meter. worker/wire.ts names no view for it yet, so it is spelled here over the same JobRunView.
- */
-export type ReconcileRun = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number }>;
+/** `GET /api/admin/reconcile/latest`, `/:id` (docs/api.md): a run with reconciliation's counts and the step meter. */
+export type ReconcileRun = ReconcileRunView;
 
 /** Either long admin job, as its panel shows it. */
 export type JobRun = OrgSyncRunView | ReconcileRun;
