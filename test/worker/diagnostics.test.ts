@@ -20,7 +20,8 @@ import type { Env } from '../../worker/bindings.ts';
 import { DEFAULT_API_BASE, readConfig, type WeComApp } from '../../worker/env.ts';
 import { CALLBACK_VERIFIED_KEY } from '../../worker/routes/callback.ts';
 import { sealVerification } from '../../worker/wecom/envelope.ts';
-import { brokerName, forgetCachedTokens, ticketsKvKey, tokenKvKey } from '../../worker/wecom/tokens.ts';
+import { brokerName, ticketsKvKey, tokenKvKey } from '../../worker/wecom/leases.ts';
+import { forgetCachedTokens } from '../../worker/wecom/tokens.ts';
 import { callbackPath, demoKeys, waitFor } from './callback-helpers.ts';
 import { api, login, origin, resetIdentity, setRole, simulator } from './identity-helpers.ts';
 

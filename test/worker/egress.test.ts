@@ -9,7 +9,8 @@ import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { readConfig, type WeComApp } from '../../worker/env.ts';
 import { createWeComClient, fetchAccessToken, type WeComTransportDeps } from '../../worker/wecom/client.ts';
 import { WeComError, WeComTransportError } from '../../worker/wecom/errors.ts';
-import { localTokenSource, wecomClientFor } from '../../worker/wecom/tokens.ts';
+import { wecomClientFor } from '../../worker/wecom/tokens.ts';
+import { localTokenSource } from './local-token-source.ts';
 
 const proxyBase = inject('egressProxyUrl');
 const proxyToken = inject('egressProxyToken');
