@@ -7,18 +7,12 @@ import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test
 import { exports } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
-import {
-  checkAccessToken,
-  checkConfiguration,
-  checkOrigin,
-  sessionSecretWeakness,
-  type CheckId,
-  type CheckResult,
-  type DiagnosticsReport,
-} from '../../worker/diagnostics/checks.ts';
+import { checkConfiguration, checkOrigin, sessionSecretWeakness } from '../../worker/diagnostics/config-checks.ts';
+import { checkAccessToken } from '../../worker/diagnostics/wecom-checks.ts';
+import { CALLBACK_VERIFIED_KEY } from '../../worker/events/verification.ts';
+import type { CheckId, CheckResult, DiagnosticsReport } from '../../worker/wire.ts';
 import type { Env } from '../../worker/bindings.ts';
 import { DEFAULT_API_BASE, readConfig, type WeComApp } from '../../worker/env.ts';
-import { CALLBACK_VERIFIED_KEY } from '../../worker/routes/callback.ts';
 import { sealVerification } from '../../worker/wecom/envelope.ts';
 import { brokerName, ticketsKvKey, tokenKvKey } from '../../worker/wecom/leases.ts';
 import { forgetCachedTokens } from '../../worker/wecom/tokens.ts';

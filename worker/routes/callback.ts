@@ -10,6 +10,7 @@ import { Hono, type Context } from 'hono';
 import { findApp, type WeComApp } from '../env.ts';
 import { handOff, needsHandOff } from '../events/dispatch.ts';
 import { createEventStore } from '../events/store.ts';
+import { CALLBACK_VERIFIED_KEY } from '../events/verification.ts';
 import { log } from '../log.ts';
 import { decryptMessage, verifyCallbackSignature } from '../wecom/crypto.ts';
 import { dedupeKey, eventLabel, toEvent } from '../wecom/events.ts';
@@ -30,8 +31,6 @@ export const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 const SIGNATURE = /^[0-9a-f]{40}$/i;
 const TIMESTAMP = /^[0-9]{1,12}$/;
 const NONCE = /^[0-9A-Za-z_-]{1,64}$/;
-
-export const CALLBACK_VERIFIED_KEY = (corpId: string, agentId: string) => `callback:verified:${corpId}:${agentId}`;
 
 type Refusal = { status: 400 | 401 | 404 | 413; error: string; message: string };
 
