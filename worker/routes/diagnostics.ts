@@ -10,14 +10,14 @@ import { runDiagnostics } from '../diagnostics/run.ts';
 import { CALLBACK_VERIFIED_KEY } from '../events/verification.ts';
 import { requireRole } from '../identity/guard.ts';
 import { log } from '../log.ts';
-import { tokensFor } from '../wecom/tokens.ts';
+import { edgeServices } from '../services.ts';
 
 export const diagnostics = new Hono<AppEnv>().use('*', requireRole('admin')).get('/', async (c) => {
   const app = c.var.services.app;
   const ownOrigin = c.var.config.publicOrigin;
   // Judged as given (checkOrigin parses it): a malformed value is itself a finding, not a 400.
   const origin = (c.req.query('origin') ?? c.req.header('origin') ?? ownOrigin).slice(0, 2048);
-  const broker = tokensFor(c.env, app);
+  const broker = edgeServices(c.env, c.var.config).tokensFor(app);
   const report = await runDiagnostics({
     config: c.var.config,
     app,
