@@ -5,7 +5,7 @@
  */
 import type { ConfigSource } from './env.ts';
 import type { JobParams } from './jobs/engine.ts';
-import type { TokenBroker } from './wecom/tokens.ts';
+import type { TokenBroker } from './wecom/token-broker.ts';
 
 /** What the consumer receives: the D1 row id of a recorded callback event. */
 export interface EventMessage {

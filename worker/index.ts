@@ -9,7 +9,7 @@ import { handlers } from './events/handlers.ts';
 import { firstSyncOnce } from './jobs/first-sync.ts';
 import { runScheduledJobs } from './scheduled.ts';
 
-export { TokenBroker } from './wecom/tokens.ts';
+export { TokenBroker } from './wecom/token-broker.ts';
 export { OrgSyncWorkflow, ReconcileWorkflow } from './jobs/workflows.ts';
 
 const app = createApp();

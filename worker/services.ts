@@ -2,7 +2,9 @@
  * @module
  * Every service is built here from the bindings and the configuration, for routes, queue handlers
  * and jobs alike: one app's WeCom client, the CRM, contacts, customers, users, the event log and
- * the job logs. A signed-in request adds the reader's scope (computed on first use).
+ * the job logs. A signed-in request adds the reader's scope (computed on first use). What runs
+ * before there is a session (login, the guard, the callback, JS-SDK signing, the page) gets the
+ * part that needs no app and no session from `edgeServices`.
  */
 import { scopeOf, type Scope } from './contacts/access.ts';
 import { createCustomersService, type CustomersService } from './contacts/customers.ts';
@@ -17,12 +19,33 @@ import { findApp, type Config, type WeComApp } from './env.ts';
 import { AppError } from './errors.ts';
 import { createEventStore, type EventStore } from './events/store.ts';
 import { createOrgSyncLog, type OrgSyncCounts } from './identity/org-sync.ts';
-import type { Session } from './identity/sessions.ts';
+import { createSessionStore, type Session, type SessionStore } from './identity/sessions.ts';
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';
 import { createWorkflowEngine } from './jobs/engine.ts';
 import type { JobEngine, RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
-import { wecomClientFor } from './wecom/tokens.ts';
+import { tokensFor, wecomClientFor, type AppTokens } from './wecom/tokens.ts';
+
+/** What a request uses before there is a session or a chosen app. */
+export interface EdgeServices {
+  sessions: SessionStore;
+  users: UserRepo;
+  events: EventStore;
+  /** The WeCom client of one configured app. */
+  wecomFor(app: WeComApp): WeComClient;
+  /** The tokens and JS-SDK tickets of one configured app. */
+  tokensFor(app: WeComApp): AppTokens;
+}
+
+export function edgeServices(env: Env, config: Config): EdgeServices {
+  return {
+    sessions: createSessionStore(env.KV, config.sessionSecret),
+    users: createUserRepo(env.DB),
+    events: createEventStore(env.DB),
+    wecomFor: (app) => wecomClientFor(env, config, app),
+    tokensFor: (app) => tokensFor(env, app),
+  };
+}
 
 /** What any work for one configured app uses. */
 export interface AppServices {

@@ -297,7 +297,7 @@ export interface AdminEventList {
   events: AdminEvent[];
 }
 
-/** The checks of `GET /api/admin/diagnostics`, in the order the worker runs them (worker/diagnostics/checks.ts). */
+/** The checks of `GET /api/admin/diagnostics`, in the order the worker runs them (worker/diagnostics/run.ts and the check modules beside it). */
 export const DIAGNOSTIC_CHECKS = ['config', 'access_token', 'jssdk_tickets', 'customer_contact', 'visible_range', 'callback', 'origin'] as const;
 export type CheckId = (typeof DIAGNOSTIC_CHECKS)[number];
 export type CheckStatus = 'pass' | 'warn' | 'fail';

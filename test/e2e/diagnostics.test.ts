@@ -8,16 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import type { Browser, Page } from 'playwright-core';
 import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { launchBrowser, saveScreenshot } from './browser.ts';
+import { simulatorControl } from '../simulator-control.ts';
 
 const baseUrl = inject('baseUrl');
 const simulatorUrl = inject('simulatorUrl');
 
 let browser: Browser;
 
-async function simulator(path: string, body: unknown): Promise<void> {
-  const response = await fetch(`${simulatorUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`simulator ${path}: ${response.status} ${await response.text()}`);
-}
+const sim = simulatorControl(simulatorUrl);
 
 const check = (page: Page, id: string) => page.locator(`[data-testid="diagnostic-check"][data-check="${id}"]`);
 
@@ -28,7 +26,7 @@ afterAll(async () => {
   await browser?.close();
 });
 afterEach(async () => {
-  await simulator('/__sim/mode', { noContactPermission: false });
+  await sim('mode', { noContactPermission: false });
 });
 
 describe('the diagnostics page', () => {
@@ -48,7 +46,7 @@ describe('the diagnostics page', () => {
     expect(await check(page, 'origin').locator('[data-detail="origin"] dd').textContent()).toBe(new URL(baseUrl).origin);
     expect(await check(page, 'callback').getByTestId('callback-url').textContent()).toBe(`${new URL(baseUrl).origin}/wecom/callback/${demoIds.corpId}/${demoIds.agentId}`);
 
-    await simulator('/__sim/mode', { noContactPermission: true });
+    await sim('mode', { noContactPermission: true });
     await page.getByTestId('run-diagnostics').click();
     await page.locator('[data-testid="diagnostic-check"][data-check="customer_contact"][data-status="fail"]').waitFor();
     const contact = check(page, 'customer_contact');

@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { launchBrowser, saveScreenshot } from './browser.ts';
 import { invokedNames, switchChat, weComContext, type ClientOptions } from './wecom.ts';
+import { simulatorControl } from '../simulator-control.ts';
 
 const baseUrl = inject('baseUrl');
 const simulatorUrl = inject('simulatorUrl');
@@ -17,10 +18,7 @@ const CHEN_JING = demoIds.externalUserIds.followedByTwo;
 
 let browser: Browser;
 
-async function simulator(path: string, body: unknown): Promise<void> {
-  const response = await fetch(`${simulatorUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`simulator ${path}: ${response.status} ${await response.text()}`);
-}
+const sim = simulatorControl(simulatorUrl);
 
 /** A context inside the simulated WeCom client, signed in as `userid` through /auth/login and the simulator's OAuth page. */
 async function signedIn(userid: string, client: ClientOptions = {}): Promise<BrowserContext> {
@@ -51,7 +49,7 @@ afterAll(async () => {
   await browser?.close();
 });
 afterEach(async () => {
-  await simulator('/__sim/mode', { trustedDomains: null, noContactPermission: false });
+  await sim('mode', { trustedDomains: null, noContactPermission: false });
 });
 
 describe('the sidebar next to a chat', () => {
@@ -198,7 +196,7 @@ describe('the sidebar next to a chat', () => {
 
   it('names the trusted-domain setting when WeCom refuses the page domain, without re-signing', async () => {
     const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
-    await simulator('/__sim/mode', { trustedDomains: ['sidebar.example.com'] });
+    await sim('mode', { trustedDomains: ['sidebar.example.com'] });
     const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('problem-untrusted_domain').waitFor();
     expect(await page.getByTestId('problem-untrusted_domain').textContent()).toContain('可信域名');
@@ -219,7 +217,7 @@ describe('the sidebar next to a chat', () => {
     const context = await signedIn('wangwu', { entry: 'single_chat_tools', contact: CHEN_JING });
     // WeCom no longer knows the tickets the worker holds: the client answers agentConfig:fail_invalid_signature,
     // which the SDK hands on as agentConfig:invalidsignature with errCode -1.
-    await simulator('/__sim/tickets/revoke', {});
+    await sim('tickets/revoke', {});
     const { page, signatureRequests } = await openSidebar(context);
     await page.getByTestId('contact-card').waitFor();
     // The page's own signatures were refused: one request, for fresh tickets.

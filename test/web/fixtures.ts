@@ -179,7 +179,7 @@ export function adminEvent(overrides: Partial<AdminEvent> = {}): AdminEvent {
 export const WORKER_ORIGIN = 'http://127.0.0.1:8787';
 export const CALLBACK_URL = `${WORKER_ORIGIN}/wecom/callback/${demoIds.corpId}/${demoIds.agentId}`;
 
-/** Each check as the worker words it when it passes (worker/diagnostics/checks.ts). */
+/** Each check as the worker words it when it passes (worker/diagnostics/run.ts and the check modules beside it). */
 const PASSING: Record<DiagnosticCheckId, DiagnosticCheck> = {
   config: {
     id: 'config',

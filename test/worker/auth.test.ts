@@ -6,10 +6,11 @@ import { issueLoginState, LOGIN_STATE_SECONDS } from '../../worker/identity/logi
 import { safeReturnPath } from '../../worker/identity/oauth.ts';
 import { eventXml } from '../../worker/wecom/envelope.ts';
 import { postCallback, waitFor } from './callback-helpers.ts';
-import { api, callback, cookieValue, login, origin, resetIdentity, setRole, sim, simCode, simulator, startLogin } from './identity-helpers.ts';
+import { api, callback, cookieValue, login, origin, resetIdentity, setRole, simCode, startLogin } from './identity-helpers.ts';
+import { sim, simBase } from './simulator-control.ts';
 
 async function getUserInfoCalls(): Promise<number> {
-  const calls = (await (await simulator('/__sim/calls')).json()) as Record<string, number>;
+  const calls = (await sim('calls')) as Record<string, number>;
   return calls['/cgi-bin/auth/getuserinfo'] ?? 0;
 }
 
@@ -34,7 +35,7 @@ describe('GET /auth/login', () => {
   it('sends the WeCom app to the in-app authorize URL with every parameter', async () => {
     const { location, state, stateCookie } = await startLogin('/#/contact', 'Mozilla/5.0 (iPhone) wxwork/3.1.9 MicroMessenger/7.0.1');
     const url = new URL(location);
-    expect(`${url.origin}${url.pathname}`).toBe(`${sim}/connect/oauth2/authorize`);
+    expect(`${url.origin}${url.pathname}`).toBe(`${simBase}/connect/oauth2/authorize`);
     expect(url.hash).toBe('#wechat_redirect');
     expect(Object.fromEntries(url.searchParams)).toEqual({
       appid: env.WECOM_CORP_ID,
@@ -51,7 +52,7 @@ describe('GET /auth/login', () => {
   it('sends a desktop browser to WeCom web login', async () => {
     const { location, state } = await startLogin('/');
     const url = new URL(location);
-    expect(`${url.origin}${url.pathname}`).toBe(`${sim}/wwlogin/sso/login`);
+    expect(`${url.origin}${url.pathname}`).toBe(`${simBase}/wwlogin/sso/login`);
     expect(Object.fromEntries(url.searchParams)).toEqual({
       login_type: 'CorpApp',
       appid: env.WECOM_CORP_ID,
@@ -181,8 +182,7 @@ describe('GET /auth/callback', () => {
 
   it('refuses a visitor who is not a corp member', async () => {
     const { state, stateCookie } = await startLogin();
-    const response = await simulator('/__sim/oauth/code', { visitor: true, agentid: env.WECOM_AGENT_ID });
-    const { code } = (await response.json()) as { code: string };
+    const { code } = (await sim('oauth/code', { visitor: true, agentid: env.WECOM_AGENT_ID })) as { code: string };
     const result = await callback(`code=${code}&state=${state}`, `oauth_state=${stateCookie}`);
     expect(result.status).toBe(403);
     expect(await result.text()).toContain('Members only');
@@ -235,7 +235,7 @@ describe('members WeCom does not list', () => {
   it('refuses a member WeCom reports disabled, and tells the admin to re-enable them', async () => {
     const { state, stateCookie } = await startLogin();
     const code = await simCode('wangwu');
-    await simulator('/__sim/members/wangwu', { status: 2 }); // disabled after the code was issued
+    await sim('members/wangwu', { status: 2 }); // disabled after the code was issued
     const response = await callback(`code=${code}&state=${state}`, `oauth_state=${stateCookie}`);
     expect(response.status).toBe(403);
     expect(cookieValue(response, 'sid')).toBeUndefined();
@@ -244,7 +244,7 @@ describe('members WeCom does not list', () => {
   });
 
   it('refuses a member WeCom no longer finds (60111)', async () => {
-    await simulator('/__sim/faults', { path: '/cgi-bin/user/get', errcode: 60111 });
+    await sim('faults', { path: '/cgi-bin/user/get', errcode: 60111 });
     const response = await logInAs('wangwu');
     expect(response.status).toBe(403);
     expect(cookieValue(response, 'sid')).toBeUndefined();
@@ -252,7 +252,7 @@ describe('members WeCom does not list', () => {
   });
 
   it('gives no session when the member lookup fails, and says to try again', async () => {
-    await simulator('/__sim/faults', { path: '/cgi-bin/user/get', status: 502, times: 5 });
+    await sim('faults', { path: '/cgi-bin/user/get', status: 502, times: 5 });
     const response = await logInAs('wangwu');
     expect(response.status).toBe(502);
     expect(cookieValue(response, 'sid')).toBeUndefined();
@@ -306,7 +306,7 @@ describe('login state without storage', () => {
     const { state, stateCookie } = await startLogin();
     const before = await kvKeys();
     expect((await callback(`code=${await simCode('wangwu')}&state=${flipLast(state)}`, `oauth_state=${stateCookie}`)).status).toBe(400);
-    const visitor = (await (await simulator('/__sim/oauth/code', { visitor: true, agentid: env.WECOM_AGENT_ID })).json()) as { code: string };
+    const visitor = (await sim('oauth/code', { visitor: true, agentid: env.WECOM_AGENT_ID })) as { code: string };
     expect((await callback(`code=${visitor.code}&state=${state}`, `oauth_state=${stateCookie}`)).status).toBe(403);
     expect(await kvKeys()).toEqual(before);
   });

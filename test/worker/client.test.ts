@@ -5,7 +5,9 @@ import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { configOf, type Config, type WeComApp } from '../../worker/env.ts';
 import { createWeComClient, fetchAccessToken, type TokenSource, type WeComClient } from '../../worker/wecom/client.ts';
 import { WeComError, WeComFailure, WeComTransportError } from '../../worker/wecom/errors.ts';
-import { brokerName, forgetCachedTokens, localTokenSource, ticketsKvKey, tokenKvKey, wecomClientFor } from '../../worker/wecom/tokens.ts';
+import { brokerName, ticketsKvKey, tokenKvKey } from '../../worker/wecom/leases.ts';
+import { forgetCachedTokens, wecomClientFor } from '../../worker/wecom/tokens.ts';
+import { localTokenSource } from './local-token-source.ts';
 
 // ---- the simulator's control API -------------------------------------------------------------
 

@@ -5,7 +5,8 @@ import { createBuiltinCrm } from '../../worker/crm/builtin.ts';
 import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { profileKey } from '../../worker/contacts/profile.ts';
 import { contactEventXml, postCallback, waitFor } from './callback-helpers.ts';
-import { api, login, resetIdentity, setRole, simulator } from './identity-helpers.ts';
+import { api, login, resetIdentity, setRole } from './identity-helpers.ts';
+import { sim } from './simulator-control.ts';
 
 const corpId = env.WECOM_CORP_ID!;
 const { followedByTwo: CHEN_JING, withoutUnionid: LIU_YANG, weComUser: ZHOU_MIN, partlyHiddenFollowers: HUANG_LEI, onlyHiddenFollower: WU_TING } = demoIds.externalUserIds;
@@ -84,9 +85,9 @@ describe('GET /api/contacts/:externalUserId', () => {
   it('answers a contact that is not yours exactly as one that does not exist, without asking WeCom', async () => {
     await api(`/api/contacts/${LIU_YANG}`, await login('wangwu')); // now known, with its follows
     const cookie = await login('zhaoliu');
-    await simulator('/__sim/calls/reset', {});
+    await sim('calls/reset', {});
     const notYours = await api(`/api/contacts/${LIU_YANG}`, cookie);
-    const calls = (await (await simulator('/__sim/calls')).json()) as Record<string, number>;
+    const calls = (await sim('calls')) as Record<string, number>;
     expect(calls['/cgi-bin/externalcontact/get']).toBeUndefined();
     const unknown = await api(`/api/contacts/${demoIds.unknownExternalUserId}`, cookie);
     expect(notYours.status).toBe(404);
@@ -122,7 +123,7 @@ describe('GET /api/contacts/:externalUserId', () => {
 
   it('passes on the admin hint when the app lacks the customer-contact permission', async () => {
     const cookie = await login('wangwu');
-    await simulator('/__sim/mode', { noContactPermission: true });
+    await sim('mode', { noContactPermission: true });
     const response = await api(`/api/contacts/${LIU_YANG}`, cookie);
     expect(response.status).toBe(503);
     const body = (await response.json()) as { error: string; errcode: number; hint: string };

@@ -7,24 +7,19 @@ import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test
 import { exports } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../worker/app.ts';
-import {
-  checkAccessToken,
-  checkConfiguration,
-  checkOrigin,
-  sessionSecretWeakness,
-  type CheckId,
-  type CheckResult,
-  type DiagnosticsReport,
-} from '../../worker/diagnostics/checks.ts';
+import { checkConfiguration, checkOrigin, sessionSecretWeakness } from '../../worker/diagnostics/config-checks.ts';
+import { checkAccessToken } from '../../worker/diagnostics/wecom-checks.ts';
+import { CALLBACK_VERIFIED_KEY } from '../../worker/events/verification.ts';
+import type { CheckId, CheckResult, DiagnosticsReport } from '../../worker/wire.ts';
 import type { Env } from '../../worker/bindings.ts';
 import { DEFAULT_API_BASE, readConfig, type WeComApp } from '../../worker/env.ts';
-import { CALLBACK_VERIFIED_KEY } from '../../worker/routes/callback.ts';
 import { sealVerification } from '../../worker/wecom/envelope.ts';
-import { brokerName, forgetCachedTokens, ticketsKvKey, tokenKvKey } from '../../worker/wecom/tokens.ts';
+import { brokerName, ticketsKvKey, tokenKvKey } from '../../worker/wecom/leases.ts';
+import { forgetCachedTokens } from '../../worker/wecom/tokens.ts';
 import { callbackPath, demoKeys, waitFor } from './callback-helpers.ts';
-import { api, login, origin, resetIdentity, setRole, simulator } from './identity-helpers.ts';
+import { api, login, origin, resetIdentity, setRole } from './identity-helpers.ts';
+import { sim, simBase } from './simulator-control.ts';
 
-const sim = env.WECOM_API_BASE ?? '';
 const corpId = env.WECOM_CORP_ID ?? '';
 const agentId = env.WECOM_AGENT_ID ?? '';
 const callbackUrl = `${origin}/wecom/callback/${corpId}/${agentId}`;
@@ -32,16 +27,16 @@ const callbackUrl = `${origin}/wecom/callback/${corpId}/${agentId}`;
 const ALL: CheckId[] = ['config', 'access_token', 'jssdk_tickets', 'customer_contact', 'visible_range', 'callback', 'origin'];
 
 async function simMode(mode: { untrustedIp?: boolean; noContactPermission?: boolean; emptyVisibleRange?: boolean }): Promise<void> {
-  expect((await simulator('/__sim/mode', mode)).status).toBe(200);
+  await sim('mode', mode);
 }
 
 async function resetSimulator(): Promise<void> {
-  expect((await simulator('/__sim/reset', {})).status).toBe(200);
+  await sim('reset', {});
   await simMode({ untrustedIp: false, noContactPermission: false, emptyVisibleRange: false });
 }
 
 async function simCalls(): Promise<Record<string, number>> {
-  return (await (await fetch(`${sim}/__sim/calls`)).json()) as Record<string, number>;
+  return (await sim('calls')) as Record<string, number>;
 }
 
 function demoApp(): WeComApp {
@@ -194,7 +189,7 @@ describe('GET /api/admin/diagnostics', () => {
     });
 
     it('names a wrong corp id (40013)', async () => {
-      const { result } = await checkAccessToken({ base: sim, app: { ...demoApp(), corpId: 'wwwrongcorp00001' }, retryDelaysMs: [] });
+      const { result } = await checkAccessToken({ base: simBase, app: { ...demoApp(), corpId: 'wwwrongcorp00001' }, retryDelaysMs: [] });
       expectFailing(result, 40013);
       expect(result.message).toBe('WeCom does not know the corp id wwwrongcorp00001 (40013).');
       expect(result.fix?.zh).toContain('我的企业 → 企业信息 → 企业ID');
@@ -214,7 +209,7 @@ describe('GET /api/admin/diagnostics', () => {
     it('tells a worker calling WeCom directly that it needs the egress proxy', async () => {
       await simMode({ untrustedIp: true });
       // As deployed without a proxy: WECOM_API_BASE is WeCom itself (here answered by the simulator).
-      const viaSimulator: typeof fetch = (input, init) => fetch(String(input instanceof Request ? input.url : input).replace(DEFAULT_API_BASE, sim), init);
+      const viaSimulator: typeof fetch = (input, init) => fetch(String(input instanceof Request ? input.url : input).replace(DEFAULT_API_BASE, simBase), init);
       const { result } = await checkAccessToken({ base: DEFAULT_API_BASE, app: demoApp(), fetch: viaSimulator, retryDelaysMs: [] });
       expectFailing(result, 60020);
       expect(result.fix?.en).toContain('This worker calls WeCom directly');
@@ -237,7 +232,7 @@ describe('GET /api/admin/diagnostics', () => {
   describe('JS-SDK tickets', () => {
     it('answers from the broker cache, spending none of the hourly ticket limit', async () => {
       await report(admin);
-      await fetch(`${sim}/__sim/calls/reset`, { method: 'POST' });
+      await sim('calls/reset', {});
       const body = await report(admin);
       expect(check(body, 'jssdk_tickets').status).toBe('pass');
       const calls = await simCalls();
@@ -247,7 +242,7 @@ describe('GET /api/admin/diagnostics', () => {
 
     it('names a spent hourly limit (45009)', async () => {
       await startCold();
-      await simulator('/__sim/faults', { path: 'get_jsapi_ticket', errcode: 45009 });
+      await sim('faults', { path: 'get_jsapi_ticket', errcode: 45009 });
       const result = check(await report(admin), 'jssdk_tickets');
       expectFailing(result, 45009);
       expect(result.message).toContain('hourly limit');
@@ -278,7 +273,7 @@ describe('GET /api/admin/diagnostics', () => {
     });
 
     it('names departments outside the visible range (60011)', async () => {
-      await simulator('/__sim/faults', { path: 'department/list', errcode: 60011 });
+      await sim('faults', { path: 'department/list', errcode: 60011 });
       const result = check(await report(admin), 'visible_range');
       expectFailing(result, 60011);
       expect(result.message).toContain('outside its visible range');
@@ -356,7 +351,7 @@ describe('GET /api/admin/diagnostics', () => {
     const messages = new Set<string>();
     const scenarios: Array<() => Promise<CheckResult>> = [
       async () => check(await report(admin, { env: { WECOM_SECRET: 'wrong-secret-000000' } }), 'access_token'),
-      async () => (await checkAccessToken({ base: sim, app: { ...demoApp(), corpId: 'wwwrongcorp00001' }, retryDelaysMs: [] })).result,
+      async () => (await checkAccessToken({ base: simBase, app: { ...demoApp(), corpId: 'wwwrongcorp00001' }, retryDelaysMs: [] })).result,
       async () => {
         await simMode({ untrustedIp: true });
         return check(await report(admin), 'access_token');

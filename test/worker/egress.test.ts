@@ -9,19 +9,19 @@ import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { readConfig, type WeComApp } from '../../worker/env.ts';
 import { createWeComClient, fetchAccessToken, type WeComTransportDeps } from '../../worker/wecom/client.ts';
 import { WeComError, WeComTransportError } from '../../worker/wecom/errors.ts';
-import { localTokenSource, wecomClientFor } from '../../worker/wecom/tokens.ts';
+import { wecomClientFor } from '../../worker/wecom/tokens.ts';
+import { localTokenSource } from './local-token-source.ts';
+import { sim } from './simulator-control.ts';
 
 const proxyBase = inject('egressProxyUrl');
 const proxyToken = inject('egressProxyToken');
-const sim = env.WECOM_API_BASE ?? '';
 
 async function simPost(path: string, body: unknown = {}): Promise<void> {
-  const response = await fetch(`${sim}/__sim/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  expect(response.status).toBe(200);
+  await sim(path, body);
 }
 
 async function simCalls(): Promise<Record<string, number>> {
-  return (await (await fetch(`${sim}/__sim/calls`)).json()) as Record<string, number>;
+  return (await sim('calls')) as Record<string, number>;
 }
 
 async function resetSimulator(): Promise<void> {

@@ -20,11 +20,13 @@ import { consumeEvents } from '../../worker/events/consumer.ts';
 import { HANDOFF_GRACE_MS, sweepUnsent } from '../../worker/events/dispatch.ts';
 import { createRegistry } from '../../worker/events/registry.ts';
 import { createEventStore } from '../../worker/events/store.ts';
+import { idempotencyKey } from '../../worker/http/idempotency.ts';
 import { sealCallback } from '../../worker/wecom/envelope.ts';
 import type { WeComEvent } from '../../worker/wecom/events.ts';
 import { demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { callbackPath, contactEventXml, demoKeys, waitFor, type EventRowView } from './callback-helpers.ts';
-import { api, login, resetIdentity, sim, simulator } from './identity-helpers.ts';
+import { api, login, resetIdentity } from './identity-helpers.ts';
+import { sim } from './simulator-control.ts';
 
 const corpId = env.WECOM_CORP_ID!;
 const agentId = env.WECOM_AGENT_ID!;
@@ -111,17 +113,16 @@ async function resetState() {
 }
 
 async function fault(body: Record<string, unknown>): Promise<void> {
-  const response = await simulator('/__sim/faults', body);
-  expect(response.status).toBe(200);
+  await sim('faults', body);
 }
 
 async function simCalls(path: string): Promise<number> {
-  const calls = (await (await fetch(`${sim}/__sim/calls`)).json()) as Record<string, number>;
+  const calls = (await sim('calls')) as Record<string, number>;
   return calls[path] ?? 0;
 }
 
 async function resetSimCalls(): Promise<void> {
-  await simulator('/__sim/calls/reset', {});
+  await sim('calls/reset', {});
 }
 
 async function errorBody(response: Response): Promise<{ error: string; message: string; hint?: string; errcode?: number; operation?: string }> {
@@ -188,7 +189,7 @@ describe('WeCom failing under GET /api/contacts/:externalUserId (a read)', () =>
     expect(response.status).toBe(502);
     expect((await errorBody(response)).error).toBe('wecom_bad_response');
     expect(await simCalls(CONTACT_GET)).toBe(1);
-    await simulator('/__sim/reset', {});
+    await sim('reset', {});
   });
 
   it('answers 502 wecom_bad_response for JSON that is not an object', async () => {
@@ -217,8 +218,7 @@ describe('WeCom failing under a call that must not be repeated', () => {
     const start = await exports.default.fetch('http://127.0.0.1:8787/auth/login?return=/', { redirect: 'manual' });
     const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
     const stateCookie = start.headers.getSetCookie().find((c) => c.startsWith('oauth_state='))?.split(';')[0] ?? '';
-    const codeResponse = await simulator('/__sim/oauth/code', { userid: 'wangwu', agentid: agentId });
-    const { code } = (await codeResponse.json()) as { code: string };
+    const { code } = (await sim('oauth/code', { userid: 'wangwu', agentid: agentId })) as { code: string };
     await resetSimCalls();
     await fault({ path: '/cgi-bin/auth/getuserinfo', status: 502, times: 3 });
     const done = await exports.default.fetch(`http://127.0.0.1:8787/auth/callback?code=${code}&state=${state}`, { headers: { cookie: stateCookie }, redirect: 'manual' });
@@ -226,7 +226,7 @@ describe('WeCom failing under a call that must not be repeated', () => {
     expect(done.headers.getSetCookie().some((c) => c.startsWith('sid='))).toBe(false);
     expect(await done.text()).toContain('wecom_http_status');
     expect(await simCalls('/cgi-bin/auth/getuserinfo')).toBe(1);
-    await simulator('/__sim/reset', {});
+    await sim('reset', {});
   });
 });
 
@@ -243,7 +243,7 @@ describe('the company CRM (CRM=http) failing while a customer is created for a c
   }
 
   async function crmWrites(key: string): Promise<{ requests: number; applied: number }> {
-    const routeKey = `contact-create:${corpId}:${LIU_YANG}:${key}`;
+    const routeKey = idempotencyKey(key, 'contact-create', corpId, LIU_YANG);
     return (await (await fetch(`${crmUrl}/__crm/writes?corp=${corpId}&key=${encodeURIComponent(routeKey)}`)).json()) as { requests: number; applied: number };
   }
 

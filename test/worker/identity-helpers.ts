@@ -5,27 +5,15 @@
 import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import { cookieValue, logIn, type FetchApp } from '../login.ts';
+import { sim } from './simulator-control.ts';
+
+export { cookieValue };
 
 export const origin = 'http://127.0.0.1:8787';
-export const sim = env.WECOM_API_BASE!;
-
-export async function simulator(path: string, body?: unknown): Promise<Response> {
-  return fetch(`${sim}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
 
 export async function simCode(userid: string, scope = 'snsapi_base'): Promise<string> {
-  const response = await simulator('/__sim/oauth/code', { userid, scope, agentid: env.WECOM_AGENT_ID });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { code: string }).code;
-}
-
-export function cookieValue(response: Response, name: string): string | undefined {
-  for (const header of response.headers.getSetCookie()) {
-    const [pair] = header.split(';');
-    const index = pair?.indexOf('=') ?? -1;
-    if (pair && index > 0 && pair.slice(0, index) === name) return pair.slice(index + 1);
-  }
-  return undefined;
+  return ((await sim('oauth/code', { userid, scope, agentid: env.WECOM_AGENT_ID })) as { code: string }).code;
 }
 
 export async function startLogin(returnTo = '/', userAgent = 'Mozilla/5.0 Chrome/156'): Promise<{ state: string; stateCookie: string; location: string }> {
@@ -44,23 +32,9 @@ export function callback(query: string, cookie: string): Promise<Response> {
   return exports.default.fetch(`${origin}/auth/callback?${query}`, { headers: { cookie }, redirect: 'manual' });
 }
 
-/** Logs a demo member in and returns the session cookie header value. */
-export async function login(
-  userid: string,
-  fetchApp: (request: Request) => Promise<Response> = (r) => exports.default.fetch(r),
-  scope = 'snsapi_base',
-): Promise<string> {
-  const start = await fetchApp(new Request(`${origin}/auth/login?return=/`, { redirect: 'manual' }));
-  const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-  const stateCookie = cookieValue(start, 'oauth_state')!;
-  const code = await simCode(userid, scope);
-  const done = await fetchApp(
-    new Request(`${origin}/auth/callback?code=${code}&state=${state}`, { headers: { cookie: `oauth_state=${stateCookie}` }, redirect: 'manual' }),
-  );
-  expect(done.status).toBe(302);
-  const sid = cookieValue(done, 'sid');
-  expect(sid).toBeTruthy();
-  return `sid=${sid}`;
+/** Logs a demo member in (test/login.ts) and returns the session cookie header value. */
+export function login(userid: string, fetchApp: FetchApp = (r) => exports.default.fetch(r), scope = 'snsapi_base'): Promise<string> {
+  return logIn(fetchApp, { origin, sim, code: { userid, scope, agentid: env.WECOM_AGENT_ID } });
 }
 
 /** A request as the SPA sends it: from the product's own origin, with a body only as JSON. */
@@ -78,7 +52,7 @@ export async function resetIdentity(): Promise<void> {
     env.DB.prepare('DELETE FROM departments'),
     env.DB.prepare('DELETE FROM job_runs'),
   ]);
-  await simulator('/__sim/reset', {});
+  await sim('reset', {});
 }
 
 /** Roles belong to this product, not to WeCom: tests give them the way an admin would. */

@@ -4,7 +4,8 @@ import { createApp } from '../../worker/app.ts';
 import { createSessionStore } from '../../worker/identity/sessions.ts';
 import { eventXml } from '../../worker/wecom/envelope.ts';
 import { postCallback, waitFor } from './callback-helpers.ts';
-import { api, login, resetIdentity, simulator } from './identity-helpers.ts';
+import { api, login, resetIdentity } from './identity-helpers.ts';
+import { sim } from './simulator-control.ts';
 
 interface MeBody {
   user: { id: number; userid: string; name: string; roles: string[]; departments: Array<{ id: number; name: string }> };
@@ -147,7 +148,7 @@ describe('org sync', () => {
 
   it('fails with the console fix, and deactivates nobody, when the visible range is empty', async () => {
     const cookie = await login('zhangsan');
-    await simulator('/__sim/mode', { emptyVisibleRange: true });
+    await sim('mode', { emptyVisibleRange: true });
     const run = await runSync(cookie);
     expect(run.status).toBe('failed');
     expect(run.error).toContain('visible range');

@@ -6,7 +6,9 @@ import { calls, sim } from './simulator-control.ts';
 import { createApp } from '../../worker/app.ts';
 import { configOf, type WeComApp } from '../../worker/env.ts';
 import { checkSignableUrl, createNonce, signJsSdk, signatureString, stripFragment } from '../../worker/wecom/jssdk.ts';
-import { TICKET_FORCE_INTERVAL_MS, brokerName, forgetCachedTokens, ticketsKvKey, tokenKvKey, type TicketLeases } from '../../worker/wecom/tokens.ts';
+import { brokerName, ticketsKvKey, tokenKvKey, type TicketLeases } from '../../worker/wecom/leases.ts';
+import { TICKET_FORCE_INTERVAL_MS } from '../../worker/wecom/token-broker.ts';
+import { forgetCachedTokens } from '../../worker/wecom/tokens.ts';
 
 /** PUBLIC_ORIGIN in the demo configuration: the only origin (with TRUSTED_ORIGINS) signed for. */
 const ORIGIN = env.PUBLIC_ORIGIN!;

@@ -10,8 +10,8 @@ import indexHtml from '../../web/index.html?raw';
 import headersFile from '../../web/public/_headers?raw';
 import { createApp } from '../../worker/app.ts';
 import type { BootData } from '../../worker/routes/page.ts';
-import { api, callback, cookieValue, login, origin, resetIdentity, sim, simCode } from './identity-helpers.ts';
-import { sim as simControl } from './simulator-control.ts';
+import { api, callback, cookieValue, login, origin, resetIdentity, simCode } from './identity-helpers.ts';
+import { sim, simBase } from './simulator-control.ts';
 
 /** The headers `_headers` sets on every file (`/*`), as the assets binding applies them. */
 function fileHeaders(): Headers {
@@ -46,7 +46,7 @@ function bootOf(html: string): BootData {
 }
 
 async function simAccepts(kind: 'config' | 'agentConfig', url: string, signed: { timestamp: number; nonceStr: string; signature: string }): Promise<boolean> {
-  const answer = (await simControl('jssdk/verify', { kind, url, agentid: env.WECOM_AGENT_ID, ...signed })) as { ok: boolean };
+  const answer = (await sim('jssdk/verify', { kind, url, agentid: env.WECOM_AGENT_ID, ...signed })) as { ok: boolean };
   return answer.ok;
 }
 
@@ -120,7 +120,7 @@ describe('GET / (the sidebar page)', () => {
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(await response.text()).toBe('');
     const location = new URL(response.headers.get('location')!);
-    expect(`${location.origin}${location.pathname}`).toBe(`${sim}/connect/oauth2/authorize`);
+    expect(`${location.origin}${location.pathname}`).toBe(`${simBase}/connect/oauth2/authorize`);
     expect(location.searchParams.get('redirect_uri')).toBe(`${origin}/auth/callback`);
     const state = location.searchParams.get('state')!;
     expect(state).toMatch(/^[A-Za-z0-9]{32,128}$/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contactProfile, profileMobiles } from '../../worker/contacts/profile.ts';
-import type { ExternalContact, FollowInfo, FollowUser } from '../../worker/wecom/client.ts';
+import type { ExternalContact, FollowInfo, FollowUser } from '../../worker/wecom/replies.ts';
 
 const wechatContact: ExternalContact = { external_userid: 'wmWeChat', name: 'Wang Fang', type: 1 };
 const followUser: FollowUser = {

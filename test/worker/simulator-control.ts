@@ -1,24 +1,14 @@
 /**
  * @module
- * The WeCom simulator's control API (`/__sim/*`) from inside worker tests: reset, faults, modes,
- * and the upstream call counters the token-economy tests read.
+ * The simulator's control API (test/simulator-control.ts) bound to the simulator the worker tests
+ * run against: reset, faults, modes, OAuth codes and the upstream call counters.
  */
 import { env } from 'cloudflare:test';
+import { callCounter, simulatorControl } from '../simulator-control.ts';
 
-export async function sim(path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST'): Promise<unknown> {
-  const init: RequestInit = { method };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
-  }
-  const response = await fetch(`${env.WECOM_API_BASE ?? ''}/__sim/${path}`, init);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`simulator ${method} ${path}: ${response.status} ${text}`);
-  return text === '' ? undefined : (JSON.parse(text) as unknown);
-}
+/** The simulator's base URL, which is also the worker's WECOM_API_BASE. */
+export const simBase = env.WECOM_API_BASE ?? '';
+export const sim = simulatorControl(simBase);
 
 /** Upstream calls per WeCom API path since the last reset, e.g. `count('gettoken')`. */
-export async function calls(): Promise<(path: string) => number> {
-  const counts = (await sim('calls')) as Record<string, number>;
-  return (path) => counts[`/cgi-bin/${path}`] ?? 0;
-}
+export const calls = () => callCounter(sim);

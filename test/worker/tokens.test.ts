@@ -3,17 +3,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { calls, sim } from './simulator-control.ts';
 import { configOf, type WeComApp } from '../../worker/env.ts';
 import { WeComError } from '../../worker/wecom/errors.ts';
-import {
-  REFRESH_MARGIN_S,
-  TICKET_FORCE_INTERVAL_MS,
-  brokerName,
-  forgetCachedTokens,
-  ticketsKvKey,
-  tokenKvKey,
-  tokensFor,
-  type Lease,
-  type TicketLeases,
-} from '../../worker/wecom/tokens.ts';
+import { REFRESH_MARGIN_S, brokerName, ticketsKvKey, tokenKvKey, type Lease, type TicketLeases } from '../../worker/wecom/leases.ts';
+import { TICKET_FORCE_INTERVAL_MS } from '../../worker/wecom/token-broker.ts';
+import { forgetCachedTokens, tokensFor } from '../../worker/wecom/tokens.ts';
 
 // ---- the simulator's control API -------------------------------------------------------------
 

@@ -4,7 +4,8 @@
  * events, and what reading it teaches us about who follows the contact.
  */
 import { normaliseMobile } from '../mobile.ts';
-import type { ExternalContact, FollowUser, WeComClient } from '../wecom/client.ts';
+import type { WeComClient } from '../wecom/client.ts';
+import type { ExternalContact, FollowUser } from '../wecom/replies.ts';
 import type { ExternalContact as ContactCard, ProfileFollowUser } from '../wire.ts';
 
 export type { ProfileFollowUser };

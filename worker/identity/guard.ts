@@ -7,8 +7,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../types.ts';
 import { AppError } from '../errors.ts';
 import { readCookie } from './cookies.ts';
-import { SESSION_COOKIE, createSessionStore } from './sessions.ts';
-import { createUserRepo, type Role, type User } from './users.ts';
+import { edgeServices } from '../services.ts';
+import { SESSION_COOKIE } from './sessions.ts';
+import type { Role, User } from './users.ts';
 
 /** The session's member, or why there is none (said on the wire by requireUser, nowhere else). */
 export type Member = { ok: true; session: AppEnv['Variables']['session']; user: User } | { ok: false; message: string };
@@ -18,11 +19,11 @@ export type Member = { ok: true; session: AppEnv['Variables']['session']; user: 
  * session whose user was deactivated or whose generation was raised is revoked here.
  */
 export async function readMember(c: Context<AppEnv>): Promise<Member> {
-  const sessions = createSessionStore(c.env.KV, c.var.config.sessionSecret);
+  const { sessions, users } = edgeServices(c.env, c.var.config);
   const cookie = readCookie(c.req.header('cookie'), SESSION_COOKIE);
   const session = await sessions.read(cookie);
   if (!session) return { ok: false, message: 'Not logged in, or the session expired: log in again at /auth/login' };
-  const user = await createUserRepo(c.env.DB).get(session.corpId, session.userId);
+  const user = await users.get(session.corpId, session.userId);
   if (!user || user.status !== 'active') {
     if (cookie) await sessions.revoke(cookie);
     return { ok: false, message: 'This account is no longer active: log in again, or ask an admin' };

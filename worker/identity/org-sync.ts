@@ -11,7 +11,8 @@
 import type { WeComApp } from '../env.ts';
 import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
 import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/steps.ts';
-import type { WeComClient, WeComUser } from '../wecom/client.ts';
+import type { WeComClient } from '../wecom/client.ts';
+import type { WeComUser } from '../wecom/replies.ts';
 import { memberFacts, type ProvisionPolicy, type UserRepo } from './users.ts';
 
 export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0, ...STEP_METER };

@@ -4,7 +4,7 @@
  * Members are matched by WeCom userid first, then by mobile (an admin may have created the user
  * before their first login); a member who leaves is deactivated, never deleted.
  */
-import type { WeComUser } from '../wecom/client.ts';
+import type { WeComUser } from '../wecom/replies.ts';
 import { ROLES, type Role, type User, type UserDepartment } from '../wire.ts';
 
 export { ROLES, type Role, type User, type UserDepartment };

@@ -15,10 +15,10 @@ import { clearCookie, readCookie, setCookie } from '../identity/cookies.ts';
 import { issueLoginState, LOGIN_STATE_SECONDS, verifyLoginState } from '../identity/login-state.ts';
 import { inAppAuthorizeUrl, isWeComUserAgent, safeReturnPath, webLoginUrl } from '../identity/oauth.ts';
 import { loginProblemPage, memberLookupProblem, type PageText } from '../identity/pages.ts';
-import { createSessionStore, SESSION_COOKIE, SESSION_MAX_SECONDS } from '../identity/sessions.ts';
-import { createUserRepo, isActiveWeComStatus, memberFacts, type MemberFacts } from '../identity/users.ts';
+import { SESSION_COOKIE, SESSION_MAX_SECONDS } from '../identity/sessions.ts';
+import { isActiveWeComStatus, memberFacts, type MemberFacts } from '../identity/users.ts';
+import { edgeServices } from '../services.ts';
 import { WeComError, WeComFailure } from '../wecom/errors.ts';
-import { wecomClientFor } from '../wecom/tokens.ts';
 
 const STATE_COOKIE = 'oauth_state';
 
@@ -86,7 +86,7 @@ export const auth = new Hono<AppEnv>()
     }
     const { nonce, context } = checked;
 
-    const sessions = createSessionStore(c.env.KV, c.var.config.sessionSecret);
+    const { sessions, users, wecomFor } = edgeServices(c.env, c.var.config);
     const used = await c.env.KV.get<CompletedLogin>(usedKey(nonce), 'json');
     if (used) {
       // A second hit of a callback that already logged this browser in (prefetch, double navigation, SPA re-mount).
@@ -100,7 +100,7 @@ export const auth = new Hono<AppEnv>()
     if (!app) return problem(c, 400, badState);
     if (code === '' || code.length > 512) return problem(c, 400, { ...badState, title: '缺少授权码 · Missing code' });
 
-    const client = wecomClientFor(c.env, c.var.config, app);
+    const client = wecomFor(app);
     let userid: string | undefined;
     let userTicket: string | undefined;
     try {
@@ -170,7 +170,6 @@ export const auth = new Hono<AppEnv>()
       }
     }
 
-    const users = createUserRepo(c.env.DB);
     const now = Date.now();
     // Login never reactivates an account: only org sync, a directory event or an admin does.
     const policy = { defaultRole: c.var.config.defaultRole, adminUserIds: c.var.config.adminUserIds, reactivate: false, now };
@@ -197,7 +196,7 @@ export const auth = new Hono<AppEnv>()
 
   .post('/logout', async (c) => {
     const sid = readCookie(c.req.header('cookie'), SESSION_COOKIE);
-    if (sid) await createSessionStore(c.env.KV, c.var.config.sessionSecret).revoke(sid);
+    if (sid) await edgeServices(c.env, c.var.config).sessions.revoke(sid);
     c.header('set-cookie', clearCookie(c.req.url, SESSION_COOKIE, '/'));
     return c.json({ ok: true });
   });

@@ -9,8 +9,9 @@
 import { Hono, type Context } from 'hono';
 import { findApp, type WeComApp } from '../env.ts';
 import { handOff, needsHandOff } from '../events/dispatch.ts';
-import { createEventStore } from '../events/store.ts';
+import { CALLBACK_VERIFIED_KEY } from '../events/verification.ts';
 import { log } from '../log.ts';
+import { edgeServices } from '../services.ts';
 import { decryptMessage, verifyCallbackSignature } from '../wecom/crypto.ts';
 import { dedupeKey, eventLabel, toEvent } from '../wecom/events.ts';
 import { CALLBACK_WINDOW_SECONDS, checkCallbackTime } from '../wecom/freshness.ts';
@@ -30,8 +31,6 @@ export const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 const SIGNATURE = /^[0-9a-f]{40}$/i;
 const TIMESTAMP = /^[0-9]{1,12}$/;
 const NONCE = /^[0-9A-Za-z_-]{1,64}$/;
-
-export const CALLBACK_VERIFIED_KEY = (corpId: string, agentId: string) => `callback:verified:${corpId}:${agentId}`;
 
 type Refusal = { status: 400 | 401 | 404 | 413; error: string; message: string };
 
@@ -157,7 +156,7 @@ export const callback = new Hono<AppEnv>()
     if (event.corpId !== app.corpId) return refuse(c, wrongReceiver, 'ToUserName is not this corp');
 
     const label = eventLabel(event);
-    const store = createEventStore(c.env.DB);
+    const store = edgeServices(c.env, c.var.config).events;
     const started = Date.now();
     const outcome = await store.record({
       corpId: app.corpId,

@@ -1,23 +1,23 @@
 /**
  * @module
  * `GET /api/admin/diagnostics[?origin=]` (admin role): live checks of this deployment against WeCom
- * for the session's app (worker/diagnostics/checks.ts). `origin` names the page origin to judge;
+ * for the session's app (worker/diagnostics/run.ts). `origin` names the page origin to judge;
  * without it, the request's Origin header, then PUBLIC_ORIGIN.
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../types.ts';
-import { runDiagnostics } from '../diagnostics/checks.ts';
+import { runDiagnostics } from '../diagnostics/run.ts';
+import { CALLBACK_VERIFIED_KEY } from '../events/verification.ts';
 import { requireRole } from '../identity/guard.ts';
 import { log } from '../log.ts';
-import { tokensFor } from '../wecom/tokens.ts';
-import { CALLBACK_VERIFIED_KEY } from './callback.ts';
+import { edgeServices } from '../services.ts';
 
 export const diagnostics = new Hono<AppEnv>().use('*', requireRole('admin')).get('/', async (c) => {
   const app = c.var.services.app;
   const ownOrigin = c.var.config.publicOrigin;
   // Judged as given (checkOrigin parses it): a malformed value is itself a finding, not a 400.
   const origin = (c.req.query('origin') ?? c.req.header('origin') ?? ownOrigin).slice(0, 2048);
-  const broker = tokensFor(c.env, app);
+  const broker = edgeServices(c.env, c.var.config).tokensFor(app);
   const report = await runDiagnostics({
     config: c.var.config,
     app,

@@ -14,8 +14,9 @@ import { findApp, type Config, type WeComApp } from '../env.ts';
 import { AppError } from '../errors.ts';
 import { requireUser } from '../identity/guard.ts';
 import { log } from '../log.ts';
+import { edgeServices } from '../services.ts';
 import { checkSignableUrl, createNonce, signJsSdk } from '../wecom/jssdk.ts';
-import { tokensFor, type TokenBindings } from '../wecom/tokens.ts';
+import type { AppTokens } from '../wecom/tokens.ts';
 import type { PageSignatures } from '../wire.ts';
 
 const SignatureRequest = v.object({
@@ -73,7 +74,7 @@ export const jssdk = new Hono<AppEnv>().post('/signatures', async (c) => {
 
   // Anyone may ask for a signature; only a member may make the worker spend a ticket refetch.
   if (request.refresh === true) await requireUser(c, async () => {});
-  const signed = await signPage(c.env, app, page.url, request.refresh === true);
+  const signed = await signPage(edgeServices(c.env, config).tokensFor(app), app, page.url, request.refresh === true);
   c.header('cache-control', 'no-store');
   return c.json(signed);
 });
@@ -81,8 +82,8 @@ export const jssdk = new Hono<AppEnv>().post('/signatures', async (c) => {
 export type { PageSignatures };
 
 /** Both signatures for `url`, which the caller has already judged signable (checkSignableUrl). */
-export async function signPage(env: TokenBindings, app: WeComApp, url: string, refresh: boolean): Promise<PageSignatures> {
-  const tickets = await tokensFor(env, app).tickets({ refresh });
+export async function signPage(tokens: AppTokens, app: WeComApp, url: string, refresh: boolean): Promise<PageSignatures> {
+  const tickets = await tokens.tickets({ refresh });
   const timestamp = Math.floor(Date.now() / 1000);
   const [corpSignature, appSignature] = await Promise.all([
     signJsSdk({ ticket: tickets.jsapi, nonceStr: createNonce(), timestamp, url }),

@@ -22,6 +22,7 @@ import { readMember, type Member } from '../identity/guard.ts';
 import { isWeComUserAgent, safeReturnPath } from '../identity/oauth.ts';
 import { byClientIp, rateLimit } from '../http/rate-limit.ts';
 import { log } from '../log.ts';
+import { edgeServices } from '../services.ts';
 import { checkSignableUrl } from '../wecom/jssdk.ts';
 import type { AppEnv } from '../types.ts';
 import { chooseApp, startLogin } from './auth.ts';
@@ -61,7 +62,7 @@ async function signaturesFor(c: Context<AppEnv>, corpId: string, agentId: string
     return null;
   }
   try {
-    return { url: page.url, ...(await signPage(c.env, app, page.url, false)) };
+    return { url: page.url, ...(await signPage(edgeServices(c.env, config).tokensFor(app), app, page.url, false)) };
   } catch (error) {
     // WeCom or the broker failed: the SPA's own request will meet the same failure and show it.
     log('warn', 'page.signing_failed', { corpId, message: error instanceof Error ? error.message : String(error) });

@@ -17,8 +17,27 @@
 import type { Config, WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { GETTOKEN_ENDPOINT, WeComError, WeComTransportError, isTokenRefusal, type WeComCallSite } from './errors.ts';
+import type {
+  AccessTokenReply,
+  BatchByUserReply,
+  BatchByUserRequest,
+  DepartmentListReply,
+  ExternalContactListReply,
+  ExternalContactReply,
+  FollowUserListReply,
+  GroupChatReply,
+  MessageRequest,
+  MessageSendReply,
+  RemarkRequest,
+  TicketReply,
+  UserDetailReply,
+  UserInfoReply,
+  UserListReply,
+  UserReply,
+  WeComReply,
+} from './replies.ts';
 
-/** Where the client gets access tokens; in production the token broker (tokens.ts). */
+/** Where the client gets access tokens; in production the token broker, read through tokens.ts. */
 export interface TokenSource {
   /** A token believed valid. */
   accessToken(): Promise<string>;
@@ -60,235 +79,6 @@ export interface WeComClientDeps extends WeComTransportDeps {
 export const DEFAULT_TIMEOUT_MS = 10_000;
 // WeCom asks for at most 3 attempts on -1; two short pauses keep a sidebar request under a few seconds.
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [150, 500];
-
-// ---------------------------------------------------------------------------------------------
-// Response and request types (fields as documented; WeCom omits what an app may not see).
-
-/** Every WeCom reply; `errcode` missing or 0 means success. */
-export interface WeComReply {
-  errcode?: number;
-  errmsg?: string;
-}
-
-export interface AccessTokenReply extends WeComReply {
-  access_token: string;
-  /** Seconds, normally 7200. */
-  expires_in: number;
-}
-
-export interface TicketReply extends WeComReply {
-  ticket: string;
-  /** Seconds, normally 7200. */
-  expires_in: number;
-}
-
-/** A member has `userid` (and `user_ticket` with snsapi_privateinfo); a non-member has `openid` and maybe `external_userid`. */
-export interface UserInfoReply extends WeComReply {
-  userid?: string;
-  user_ticket?: string;
-  openid?: string;
-  external_userid?: string;
-}
-
-export interface UserDetailReply extends WeComReply {
-  userid: string;
-  /** "0" unknown, "1" male, "2" female. */
-  gender?: string;
-  avatar?: string;
-  qr_code?: string;
-  mobile?: string;
-  email?: string;
-  biz_mail?: string;
-  address?: string;
-}
-
-export interface WeComUser {
-  userid: string;
-  name?: string;
-  department?: number[];
-  order?: number[];
-  position?: string;
-  mobile?: string;
-  gender?: string;
-  email?: string;
-  biz_mail?: string;
-  is_leader_in_dept?: number[];
-  direct_leader?: string[];
-  avatar?: string;
-  thumb_avatar?: string;
-  telephone?: string;
-  alias?: string;
-  address?: string;
-  open_userid?: string;
-  main_department?: number;
-  /** 1 active, 2 disabled, 4 not yet activated, 5 left. */
-  status?: number;
-}
-
-export type UserReply = WeComReply & WeComUser;
-
-export interface UserListReply extends WeComReply {
-  userlist: WeComUser[];
-}
-
-export interface Department {
-  id: number;
-  name?: string;
-  name_en?: string;
-  department_leader?: string[];
-  parentid: number;
-  order?: number;
-}
-
-export interface DepartmentListReply extends WeComReply {
-  department: Department[];
-}
-
-export type ExternalAttr =
-  | { type: 0; name: string; text: { value: string } }
-  | { type: 1; name: string; web: { url: string; title: string } }
-  | { type: 2; name: string; miniprogram: { appid: string; pagepath: string; title: string } };
-
-export interface ExternalContact {
-  external_userid: string;
-  name: string;
-  avatar?: string;
-  /** 1 WeChat user, 2 WeCom user. */
-  type: 1 | 2;
-  /** 0 unknown, 1 male, 2 female. */
-  gender?: 0 | 1 | 2;
-  unionid?: string;
-  position?: string;
-  corp_name?: string;
-  corp_full_name?: string;
-  external_profile?: {
-    external_corp_name?: string;
-    wechat_channels?: { nickname: string; status: number };
-    external_attr?: ExternalAttr[];
-  };
-}
-
-export interface FollowUserTag {
-  group_name?: string;
-  tag_name: string;
-  tag_id?: string;
-  /** 1 company tag, 2 personal tag, 3 rule-group tag. */
-  type: 1 | 2 | 3;
-}
-
-export interface FollowUser {
-  userid: string;
-  remark?: string;
-  description?: string;
-  createtime: number;
-  tags?: FollowUserTag[];
-  remark_corp_name?: string;
-  remark_mobiles?: string[];
-  oper_userid?: string;
-  add_way?: number;
-  state?: string;
-  wechat_channels?: { nickname: string; source: number };
-}
-
-export interface ExternalContactReply extends WeComReply {
-  external_contact: ExternalContact;
-  follow_user: FollowUser[];
-  next_cursor?: string;
-}
-
-export interface FollowUserListReply extends WeComReply {
-  follow_user: string[];
-}
-
-export interface ExternalContactListReply extends WeComReply {
-  external_userid: string[];
-}
-
-export interface BatchByUserRequest {
-  /** At most 100. */
-  userid_list: string[];
-  cursor?: string;
-  /** Default 50, at most 100. */
-  limit?: number;
-}
-
-/** `batch/get_by_user`'s follow info: tag ids only, no names. */
-export interface FollowInfo extends Omit<FollowUser, 'tags'> {
-  tag_id?: string[];
-}
-
-export interface BatchByUserReply extends WeComReply {
-  external_contact_list: Array<{ external_contact: ExternalContact; follow_info: FollowInfo }>;
-  next_cursor?: string;
-}
-
-export interface RemarkRequest {
-  userid: string;
-  external_userid: string;
-  /** At most 20 characters. */
-  remark?: string;
-  /** At most 150 characters. */
-  description?: string;
-  /** At most 20 characters; WeChat customers only. */
-  remark_company?: string;
-  /** Replaces all; `[""]` clears. */
-  remark_mobiles?: string[];
-  remark_pic_mediaid?: string;
-}
-
-export interface GroupChatMember {
-  userid: string;
-  /** 1 member, 2 external contact. */
-  type: 1 | 2;
-  unionid?: string;
-  join_time: number;
-  join_scene: number;
-  invitor?: { userid: string };
-  group_nickname?: string;
-  name?: string;
-}
-
-export interface GroupChat {
-  chat_id: string;
-  name?: string;
-  owner: string;
-  create_time: number;
-  notice?: string;
-  member_list: GroupChatMember[];
-  admin_list?: Array<{ userid: string }>;
-  member_version?: string;
-}
-
-export interface GroupChatReply extends WeComReply {
-  group_chat: GroupChat;
-}
-
-interface MessageTarget {
-  touser?: string;
-  toparty?: string;
-  totag?: string;
-  safe?: 0 | 1;
-  enable_id_trans?: 0 | 1;
-  enable_duplicate_check?: 0 | 1;
-  duplicate_check_interval?: number;
-}
-
-/** An app message; the client adds this app's `agentid`. */
-export type MessageRequest = MessageTarget &
-  (
-    | { msgtype: 'text'; text: { content: string } }
-    | { msgtype: 'markdown'; markdown: { content: string } }
-    | { msgtype: 'textcard'; textcard: { title: string; description: string; url: string; btntxt?: string } }
-  );
-
-export interface MessageSendReply extends WeComReply {
-  invaliduser?: string;
-  invalidparty?: string;
-  invalidtag?: string;
-  unlicenseduser?: string;
-  msgid?: string;
-  response_code?: string;
-}
 
 export interface WeComClient {
   readonly corpId: string;
