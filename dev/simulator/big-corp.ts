@@ -7,6 +7,7 @@
  * stays the default and costs nothing.
  */
 import type { DemoCorp, DemoDepartment, DemoExternalContact, DemoMember } from '../fixtures/demo-corp.ts';
+import { seededRandom } from '../seeded.ts';
 
 export interface BigCorpOptions {
   members: number;
@@ -17,18 +18,6 @@ export interface BigCorpOptions {
 
 export const BIG_CORP_LIMITS = { members: 50_000, departments: 5_000, contacts: 1_000_000 } as const;
 
-/** mulberry32: small, fast, and the same everywhere. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗';
 const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂';
 /** The sales centre: inside the demo app's visible range. */
@@ -37,7 +26,7 @@ const FIRST_DEPARTMENT = 1000;
 
 /** `base` with the generated part added; `base` itself is not changed. */
 export function generateBigCorp(base: DemoCorp, options: BigCorpOptions): DemoCorp {
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const name = () => `${pick([...SURNAMES])}${pick([...GIVEN])}${next() < 0.5 ? pick([...GIVEN]) : ''}`;
   const pad = (n: number, width: number) => String(n).padStart(width, '0');
