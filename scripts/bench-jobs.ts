@@ -110,27 +110,27 @@ function seedCustomers(db: Sqlite, corpId: string, from: number, to: number): vo
   );
   const mobile = db.prepare('INSERT OR IGNORE INTO crm_customer_mobiles (corp_id, mobile, customer_id) VALUES (?, ?, ?)');
   const base = 1_700_000_000_000;
+  const seedChunk = (start: number, end: number): void => {
+    db.exec('BEGIN');
+    try {
+      for (let i = start; i < end; i++) {
+        const needle = NEEDLES[i];
+        const name = needle?.name ?? `${pick(SURNAMES)}${pick(GIVEN)}${next() < 0.5 ? pick(GIVEN) : ''}`;
+        const company = needle?.company ?? `${CITIES[i % CITIES.length]}${pick(GIVEN)}${pick(GIVEN)}${TRADES[(i >> 3) % TRADES.length]}有限公司`;
+        // 13/15/18 and the index in nine digits: distinct, and no 7-digit window can be the needle's 9007312.
+        const phone = needle?.mobile ?? `1${'358'[i % 3]}${String(i).padStart(9, '0')}`;
+        const id = `cus_${i.toString(16).padStart(32, '0')}`;
+        customer.run(corpId, id, name, company, ADMIN, JSON.stringify([phone]), base + i * 1000, base + i * 1000);
+        mobile.run(corpId, phone, id);
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  };
   // Short transactions: workerd shares the file and answers SQLITE_BUSY rather than wait for a long one.
   for (let chunk = from; chunk < to; chunk += 2_000) seedChunk(chunk, Math.min(to, chunk + 2_000));
-  function seedChunk(start: number, end: number): void {
-  db.exec('BEGIN');
-  try {
-    for (let i = start; i < end; i++) {
-      const needle = NEEDLES[i];
-      const name = needle?.name ?? `${pick(SURNAMES)}${pick(GIVEN)}${next() < 0.5 ? pick(GIVEN) : ''}`;
-      const company = needle?.company ?? `${CITIES[i % CITIES.length]}${pick(GIVEN)}${pick(GIVEN)}${TRADES[(i >> 3) % TRADES.length]}有限公司`;
-      // 13x/15x/18x and eight digits from the index: distinct, and none holds the needles' fragment by chance.
-      const phone = needle?.mobile ?? `1${'358'[i % 3]}${String(i).padStart(9, '0')}`;
-      const id = `cus_${i.toString(16).padStart(32, '0')}`;
-      customer.run(corpId, id, name, company, ADMIN, JSON.stringify([phone]), base + i * 1000, base + i * 1000);
-      mobile.run(corpId, phone, id);
-    }
-    db.exec('COMMIT');
-  } catch (error) {
-    db.exec('ROLLBACK');
-    throw error;
-  }
-  }
 }
 
 async function timeQueries(target: Target, cookie: string, customers: number, runs: number): Promise<SearchStep> {
