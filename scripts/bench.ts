@@ -8,7 +8,9 @@
  *    then events at volume: 5,000 distinct callbacks plus retries at stepped fixed rates, until it bends;
  * 3. JS-SDK signing at rising concurrency, with the upstream token and ticket calls it cost;
  * 4. the sidebar's first-load JavaScript and, in Chromium, the time to a filled contact card with
- *    the API requests and sequential round trips it took.
+ *    the API requests and sequential round trips it took;
+ * 5. customer search with 100,000 customers against the same queries with 1,000, and org sync and
+ *    reconciliation of a big simulated corp (bench-jobs.ts).
  * Prints a table and writes bench-results.json. The product runs with the demo configuration and its
  * own simulator, in a temporary state directory, on free loopback ports; it stops by itself.
  */
@@ -16,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchIntake, type IntakeResult } from './bench-intake.ts';
+import { benchBigCorp, benchSearch, type BigCorpResult, type BigCorpSize, type SearchResult } from './bench-jobs.ts';
 import { benchBurst, benchTokens, type BurstResult, type Target, type TokenResult } from './bench-product.ts';
 import { benchSidebar, firstLoadJs, type FirstLoadJs, type SidebarResult } from './bench-sidebar.ts';
 import { benchVolume, type VolumeResult } from './bench-volume.ts';
@@ -167,6 +170,31 @@ function sidebarRows(js: Part<FirstLoadJs>, sidebar: Part<SidebarResult>): Row[]
   return rows;
 }
 
+function searchRows(part: Part<SearchResult>): Row[] {
+  if (failed(part)) return [['Customer search at scale', 'not measured', part.error, '']];
+  return part.queries.map<Row>(({ kind, q }) => {
+    const ratio = part.ratio[kind] ?? NaN;
+    const scan = kind.includes('scan');
+    return [
+      `Customer search \`GET /api/customers?q=${q}\` (${kind}), ${fmt(part.large.customers)} customers, median of ${part.runs}`,
+      `${fmt(part.large.medianMs[kind] ?? NaN, 1)} ms (${part.large.found[kind]} found)`,
+      `${fmt(part.small.medianMs[kind] ?? NaN, 1)} ms with ${fmt(part.small.customers)} customers (${part.small.found[kind]} found)`,
+      scan ? `ratio ${fmt(ratio, 2)}; no trigram below 3 characters, so this one grows with the customers` : `ratio ${fmt(ratio, 2)} for 100× the customers, target ≤ 3: ${verdict(ratio <= 3)}`,
+    ];
+  });
+}
+
+function bigCorpRows(part: Part<BigCorpResult>): Row[] {
+  if (failed(part)) return [['Org sync and reconciliation of a big corp', 'not measured', part.error, '']];
+  const { size } = part;
+  return part.jobs.map<Row>((job) => [
+    `${job.job === 'org-sync' ? 'Org sync' : 'Reconciliation'} of a big corp (${fmt(part.members)} members, ${fmt(size.departments)} generated departments, ${fmt(size.contacts)} contacts; local Workflows)`,
+    `${job.status} in ${fmt(job.wallSeconds, 1)} s, ${fmt(job.steps)} steps, ${fmt(job.wecomCalls)} WeCom calls (${fmt(job.callsPerMember, 2)} per member), at most ${fmt(job.maxStepWecomCalls)} in one step`,
+    `D1 rows written: ${Object.entries(job.rowsWritten).map(([table, n]) => `${table} ${fmt(n)}`).join(', ')}${job.error ? `; error: ${job.error}` : ''}`,
+    `≤ 50 calls per step: ${verdict(job.maxStepWecomCalls <= 50)}`,
+  ]);
+}
+
 function table(rows: Row[]): string {
   const escape = (cell: string) => cell.replaceAll('|', '\\|');
   return ['| measure | result | reference | target |', '|---|---|---|---|', ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`)].join('\n');
@@ -187,6 +215,11 @@ let tokens: Part<TokenResult> = { error: 'the local product did not start' };
 let burst: Part<BurstResult> = { error: 'the local product did not start' };
 let volume: Part<VolumeResult> = { error: 'the local product did not start' };
 let sidebar: Part<SidebarResult> = { error: 'the local product did not start' };
+let search: Part<SearchResult> = { error: 'the local product did not start' };
+let bigCorp: Part<BigCorpResult> = { error: 'the local product did not start' };
+// Scaled down from the simulator's default (5,000 / 300 / 100,000): locally reconciliation pages about one
+// step a second, so that corp takes about 20 minutes (`BENCH_BIG_CORP=5000,300,100000 node scripts/bench-jobs.ts jobs`).
+const bigCorpSize: BigCorpSize = { members: 500, departments: 30, contacts: 5_000 };
 const local = await attempt('starting the local product (simulator, SPA build, wrangler dev)', async () =>
   startLocal({ port: await freePort(), simulatorPort: 0, persistTo, log: (line) => (productLog += line) }),
 );
@@ -197,6 +230,9 @@ if (!failed(local)) {
     tokens = await attempt('JS-SDK signing at 1, 50, 300 at once', () => benchTokens(target));
     burst = await attempt('callback burst and queue drain', () => benchBurst(target));
     sidebar = await attempt('sidebar in Chromium', () => benchSidebar(target));
+    search = await attempt('customer search with 1,000 then 100,000 customers', () => benchSearch(target));
+    // Replaces the simulator's demo corp with a bigger one (it keeps the demo corp's people and contacts).
+    bigCorp = await attempt(`org sync and reconciliation of a ${bigCorpSize.members}-member corp`, () => benchBigCorp(target, bigCorpSize));
     // Last: it pushes the local stack to where it bends, which could take it down for what follows.
     volume = await attempt('events at volume: 5,000 callbacks + retries at rising rates, then the queue', () => benchVolume(target));
   } finally {
@@ -207,9 +243,9 @@ if (!failed(local)) {
 }
 rmSync(persistTo, { recursive: true, force: true });
 
-const rows = [...intakeRows(intake), ...burstRows(burst), ...volumeRows(volume), ...tokenRows(tokens), ...sidebarRows(js, sidebar)];
+const rows = [...intakeRows(intake), ...burstRows(burst), ...volumeRows(volume), ...tokenRows(tokens), ...sidebarRows(js, sidebar), ...searchRows(search), ...bigCorpRows(bigCorp)];
 const output = table(rows);
 console.log(`\n${output}\n`);
-const results = { at: new Date().toISOString(), machine: host, seconds: Math.round((performance.now() - started) / 1000), intake, burst, volume, tokens, firstLoadJs: js, sidebar, table: output };
+const results = { at: new Date().toISOString(), machine: host, seconds: Math.round((performance.now() - started) / 1000), intake, burst, volume, tokens, firstLoadJs: js, sidebar, search, bigCorp, table: output };
 writeFileSync(join(root, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`Wrote bench-results.json (${results.seconds} s in all).`);

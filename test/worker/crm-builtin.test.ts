@@ -77,3 +77,60 @@ describe('createBuiltinCrm in D1', () => {
     expect(item?.summary.length).toBeLessThanOrEqual(140);
   });
 });
+
+describe('builtin CRM search index (migration 0009)', () => {
+  it('finds substrings of Chinese names and companies of any length, and follows renames and deletes', async () => {
+    const crm = createBuiltinCrm(env.DB, steppingClock());
+    const corpId = newCorpId();
+    const wang = await crm.create({ name: '王小芳', company: '深圳腾讯科技有限公司' }, writeContext(corpId));
+    await crm.create({ name: '李王明', company: '阿里巴巴' }, writeContext(corpId));
+    await crm.create({ name: 'He said "hi"', company: '' }, writeContext(corpId));
+    const names = async (text: string) => (await crm.find(corpId, { text })).map((c) => c.name).sort();
+    expect(await names('王小芳')).toEqual(['王小芳']);
+    expect(await names('小芳')).toEqual(['王小芳']);
+    expect(await names('王')).toEqual(['李王明', '王小芳']);
+    expect(await names('腾讯科技')).toEqual(['王小芳']);
+    expect(await names('腾讯')).toEqual(['王小芳']);
+    expect(await names('"hi"')).toEqual(['He said "hi"']);
+    expect(await names('SAID "')).toEqual(['He said "hi"']);
+    await crm.update(wang.id, 1, { name: '张小芳', company: '华为' }, writeContext(corpId));
+    expect(await names('王小芳')).toEqual([]);
+    expect(await names('张小芳')).toEqual(['张小芳']);
+    expect(await names('腾讯科技')).toEqual([]);
+    await env.DB.prepare('DELETE FROM crm_customers WHERE corp_id = ?').bind(corpId).run();
+    expect(await names('张小芳')).toEqual([]);
+    const orphans = await env.DB.prepare(
+      `SELECT count(*) AS n FROM crm_customer_search WHERE crm_customer_search MATCH '"张小芳"'`,
+    ).first<{ n: number }>();
+    expect(orphans?.n).toBe(0);
+  });
+
+  it('keeps another corp out even when its customers share the text', async () => {
+    const crm = createBuiltinCrm(env.DB);
+    const mine = newCorpId();
+    const theirs = newCorpId();
+    await crm.create({ name: 'Shared Name', mobiles: ['13800138123'] }, writeContext(mine));
+    await crm.create({ name: 'Shared Name', mobiles: ['13800138123'] }, writeContext(theirs));
+    expect(await crm.find(mine, { text: 'shared' })).toHaveLength(1);
+    expect(await crm.find(mine, { text: '0013 8123' })).toHaveLength(1);
+  });
+
+  it('looks text of 3 or more characters up through the trigram indexes, not a scan of customers', async () => {
+    const plan = async (sql: string, ...params: unknown[]) =>
+      (await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()).results.map((r) => r.detail);
+    const details = await plan(
+      `SELECT c.* FROM crm_customers c WHERE c.corp_id = ? AND (c.name LIKE ? ESCAPE '\\' OR c.company LIKE ? ESCAPE '\\')
+       AND c.rowid IN (SELECT rowid FROM crm_customer_search WHERE crm_customer_search MATCH ?
+         UNION SELECT k.rowid FROM crm_mobile_search s JOIN crm_customer_mobiles m ON m.rowid = s.rowid
+         JOIN crm_customers k ON k.corp_id = m.corp_id AND k.id = m.customer_id WHERE crm_mobile_search MATCH ?)
+       ORDER BY c.updated_at DESC, c.id LIMIT 20`,
+      'corp',
+      '%abc%',
+      '%abc%',
+      '"abc"',
+      '"1234"',
+    );
+    expect(details.join('\n')).toMatch(/VIRTUAL TABLE INDEX .*crm_customer_search|crm_customer_search VIRTUAL TABLE/);
+    expect(details.join('\n')).not.toMatch(/^SCAN c\b/m);
+  });
+});

@@ -72,6 +72,16 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** Trigram indexes hold 3-character windows: shorter text has nothing to look up (counted in code points). */
+export function indexable(text: string): boolean {
+  return [...text].length >= 3;
+}
+
+/** An FTS5 phrase matching `text` literally: inside double quotes only a double quote is special. */
+export function ftsPhrase(text: string): string {
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
 export function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_FIND_LIMIT;
   return Math.min(MAX_FIND_LIMIT, Math.max(1, Math.trunc(limit)));
@@ -280,6 +290,9 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
     async find(corpId, query: CustomerQuery) {
       const where = ['c.corp_id = ?'];
       const params: unknown[] = [corpId];
+      // Text of 1-2 characters has no trigram to look up: it is matched by LIKE alone, walking
+      // customers newest first (crm_customers_recent) until `limit` match. A common surname stops
+      // early; text that matches few or none reads the corp's every customer.
       const text = query.text?.trim() ?? '';
       if (text !== '') {
         const pattern = `%${escapeLike(text)}%`;
@@ -291,6 +304,20 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
           params.push(`%${escapeLike(fragment)}%`);
         }
         where.push(`(${alternatives.join(' OR ')})`);
+        // The LIKEs above decide; the trigram indexes (migration 0009) only pick the rows they look at.
+        // A fragment is at least 4 digits, so text with one always has 3 characters or more.
+        if (indexable(text)) {
+          const candidates = ['SELECT rowid FROM crm_customer_search WHERE crm_customer_search MATCH ?'];
+          params.push(ftsPhrase(text));
+          if (fragment) {
+            candidates.push(
+              `SELECT k.rowid FROM crm_mobile_search s JOIN crm_customer_mobiles m ON m.rowid = s.rowid
+               JOIN crm_customers k ON k.corp_id = m.corp_id AND k.id = m.customer_id WHERE crm_mobile_search MATCH ?`,
+            );
+            params.push(ftsPhrase(fragment));
+          }
+          where.push(`c.rowid IN (${candidates.join(' UNION ')})`);
+        }
       }
       const unionid = query.unionid?.trim() ?? '';
       if (unionid !== '') {
