@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { demoIds } from '../dev/fixtures/demo-corp.ts';
+import { seededRandom } from '../dev/seeded.ts';
 import { loginAs } from '../test/e2e/session.ts';
 import { buildEventXml, sendCallback, demoKeys, type EventKind, type EventOptions } from '../dev/simulator/events.ts';
 import { root } from './local.ts';
@@ -37,18 +38,6 @@ async function pool<T, R>(items: readonly T[], limit: number, work: (item: T, in
   });
   await Promise.all(lanes);
   return results;
-}
-
-/** Deterministic choices for the burst's retries (mulberry32). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export type UpstreamCalls = { gettoken: number; jsapiTicket: number; agentTicket: number };
@@ -158,7 +147,7 @@ export interface BurstResult {
 }
 
 /** Distinct events of several kinds, each with its own CreateTime, so each has its own dedupe key. */
-function burstEvents(count: number, firstCreateTime: number): string[] {
+export function burstEvents(count: number, firstCreateTime: number): string[] {
   const followed: Array<[string, string]> = [
     [demoIds.externalUserIds.followedByTwo, 'wangwu'],
     [demoIds.externalUserIds.withoutUnionid, 'wangwu'],
@@ -236,7 +225,7 @@ export async function benchBurst(target: Target, options: { distinct?: number; r
   const retries = options.retries ?? 100;
   const concurrency = options.concurrency ?? 16;
   const events = burstEvents(distinct, Math.floor(Date.now() / 1000) - 3600);
-  const random = seeded(2026);
+  const random = seededRandom(2026);
   const order: string[] = [...events];
   for (let i = 0; i < retries; i++) {
     const original = Math.floor(random() * distinct);

@@ -10,10 +10,10 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { demoIds } from '../dev/fixtures/demo-corp.ts';
-import { buildEventXml, demoKeys, type EventKind, type EventOptions } from '../dev/simulator/events.ts';
+import { seededRandom } from '../dev/seeded.ts';
+import { demoKeys } from '../dev/simulator/events.ts';
 import { sealCallback } from '../worker/wecom/envelope.ts';
-import { percentile, type Target } from './bench-product.ts';
+import { burstEvents, percentile, type Target } from './bench-product.ts';
 
 export interface VolumeStep {
   offeredPerSecond: number;
@@ -55,38 +55,6 @@ export interface VolumeResult {
 }
 
 const WECOM_DEADLINE_MS = 5000;
-
-/** Deterministic choices (mulberry32). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The burst's mix (contact edits, chat, tag and member updates), each with its own CreateTime and so its own dedupe key. */
-function volumeEvents(count: number, firstCreateTime: number): string[] {
-  const followed: Array<[string, string]> = [
-    [demoIds.externalUserIds.followedByTwo, 'wangwu'],
-    [demoIds.externalUserIds.withoutUnionid, 'wangwu'],
-    [demoIds.externalUserIds.partlyHiddenFollowers, 'zhaoliu'],
-    [demoIds.externalUserIds.weComUser, 'zhaoliu'],
-  ];
-  const plan: Array<[EventKind, (i: number) => EventOptions]> = [
-    ['contact-edited', (i) => ({ contact: followed[i % followed.length]?.[0], user: followed[i % followed.length]?.[1] })],
-    ['chat-updated', () => ({ chat: demoIds.chatId })],
-    ['tag-updated', () => ({})],
-    ['user-updated', (i) => ({ user: i % 2 === 0 ? 'wangwu' : 'lisi' })],
-  ];
-  return Array.from({ length: count }, (_, i) => {
-    const [kind, options] = plan[i % plan.length] ?? ['tag-updated', () => ({})];
-    return buildEventXml(kind, demoKeys.corpId, { ...options(i), createTime: firstCreateTime + i });
-  });
-}
 
 interface Sealed {
   url: string;
@@ -208,12 +176,12 @@ export async function benchVolume(
   const p99LimitMs = options.p99LimitMs ?? 1000;
   const drainLimitMs = options.drainLimitMs ?? 45_000;
   const maxInFlight = options.maxInFlight ?? 32;
-  const random = seeded(18);
+  const random = seededRandom(18);
   const ledger = await openLedger(target.persistTo);
   try {
     const baseline = ledger.maxId();
     // CreateTimes far from the burst's, so no event of this run shares a dedupe key with one before it.
-    const events = volumeEvents(rates.length * perStep, Math.floor(Date.now() / 1000) - 86_400);
+    const events = burstEvents(rates.length * perStep, Math.floor(Date.now() / 1000) - 86_400);
     const steps: VolumeStep[] = [];
     let lastAnswer = 0;
     for (const [index, rate] of rates.entries()) {
