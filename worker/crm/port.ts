@@ -6,26 +6,18 @@
  * acting member and carries an idempotency key, so a retried write never applies twice.
  */
 import { AppError } from '../errors.ts';
-import { STAGES, type Stage } from '../wire.ts';
+import { STAGES, type CustomerView, type Stage } from '../wire.ts';
 
 export { STAGES, type Stage };
 
-export interface Customer {
-  id: string;
-  name: string;
-  company: string;
-  stage: Stage;
+/**
+ * The CRM's record: the fields the wire's `CustomerView` shows, with the owner as a WeCom userid
+ * (the view adds the name) and no scope flag (the view says whether the reader sees all of it).
+ */
+export type Customer = Omit<CustomerView, 'owner' | 'full'> & {
   /** WeCom userid of the owning member. */
   ownerUserid: string | null;
-  mobiles: string[];
-  unionid: string | null;
-  tags: string[];
-  customFields: Record<string, string>;
-  /** Increases on every update; writers must name the version they read (optimistic concurrency). */
-  version: number;
-  createdAt: number;
-  updatedAt: number;
-}
+};
 
 export interface CustomerDraft {
   name: string;
