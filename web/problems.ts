@@ -49,7 +49,7 @@ export function problemFromApiError(error: ApiError): Problem {
   const base = { errCode: error.errcode, detail: error.message, hint: error.hint, code: error.code };
   if (error.status === 401) return { ...base, kind: 'session_expired' };
   // The worker answers "not yours" and "no such contact" alike, so ids cannot be probed.
-  if (error.errcode === NOT_A_CONTACT || error.code === 'contact_not_found') return { ...base, kind: 'not_your_contact' };
+  if (error.errcode === NOT_A_CONTACT || error.code === 'contact_not_found' || error.code === 'chat_not_found') return { ...base, kind: 'not_your_contact' };
   if (error.code === 'customer_not_yours') return { ...base, kind: 'customer_not_yours' };
   if (error.code.startsWith('crm_') && (error.status === 502 || error.status === 504)) return { ...base, kind: 'crm_unreachable' };
   // 403 `forbidden` is the role (a viewer writing); other 403s are scope: not yours to see.

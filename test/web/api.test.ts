@@ -62,7 +62,7 @@ describe('problemFromApiError', () => {
   it.each([
     [error(401, 'unauthenticated'), 'session_expired'],
     [error(403, 'not_your_contact'), 'not_your_contact'],
-    [error(403, 'not_your_chat'), 'not_your_contact'],
+    [error(404, 'chat_not_found'), 'not_your_contact'],
     [error(403, 'forbidden'), 'forbidden'],
     [error(404, 'contact_not_found'), 'not_your_contact'],
     [error(403, 'customer_not_yours'), 'customer_not_yours'],

@@ -348,6 +348,21 @@ describe('GET /api/chats/:chatId', () => {
   });
 });
 
+describe('GET /api/chats/:chatId for someone not in it', () => {
+  beforeEach(resetContacts);
+
+  it('answers a chat that is not yours exactly as one that does not exist', async () => {
+    const cookie = await login('zhaoliu');
+    const notYours = await api(`/api/chats/${demoIds.chatId}`, cookie);
+    const unknown = await api('/api/chats/wrDemoNoSuchChat000000000000099', cookie);
+    expect(notYours.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    const body = await notYours.json();
+    expect(body).toMatchObject({ error: 'chat_not_found' });
+    expect(await unknown.json()).toEqual(body);
+  });
+});
+
 describe('change_external_contact events', () => {
   beforeEach(resetContacts);
 
