@@ -12,6 +12,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededRandom } from '../dev/seeded.ts';
 import { percentile, type Target } from './bench-product.ts';
 
 const ADMIN = 'zhangsan';
@@ -89,20 +90,9 @@ export const SEARCH_QUERIES: SearchQuery[] = [
   { kind: 'company, 4 CJK characters', q: '海之蓝水' },
 ];
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Writes customers `from`..`to`-1 of a deterministic series (needles first) into corp `corpId`. */
 function seedCustomers(db: Sqlite, corpId: string, from: number, to: number): void {
-  const next = random(from + 7);
+  const next = seededRandom(from + 7);
   const pick = (chars: string) => chars[Math.floor(next() * chars.length)] as string;
   const customer = db.prepare(
     `INSERT INTO crm_customers (corp_id, id, name, company, stage, owner_userid, mobiles, created_at, updated_at)

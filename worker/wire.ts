@@ -249,10 +249,12 @@ export interface JobFailure {
   reason: string;
 }
 
-/** A long admin job as the admin routes show it: the run with its counts spread beside the rest. */
-export type JobRunView<Counts extends Record<string, number>> = {
+export type JobKind = 'org_sync' | 'reconcile';
+
+/** What every long admin job's run says of itself, whatever it counts. */
+export interface JobRunFields {
   id: number;
-  kind: 'org_sync' | 'reconcile';
+  kind: JobKind;
   trigger: 'manual' | 'scheduled';
   startedBy: string | null;
   status: 'running' | 'succeeded' | 'failed';
@@ -264,7 +266,10 @@ export type JobRunView<Counts extends Record<string, number>> = {
   error: string | null;
   startedAt: number;
   finishedAt: number | null;
-} & Counts;
+}
+
+/** A long admin job as the admin routes show it: the run with its counts spread beside the rest. */
+export type JobRunView<Counts extends Record<string, number>> = JobRunFields & Counts;
 
 /** Besides its own counts, every run carries its step meter (worker/jobs/steps.ts): steps, WeCom calls, the most in one step. */
 export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number }>;

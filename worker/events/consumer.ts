@@ -4,10 +4,10 @@
  * A failure is written to the event's row and retried with backoff; when the queue gives up,
  * the message goes to the dead-letter queue, whose consumer marks the row failed. Nothing is dropped silently.
  */
-import { configOf, findApp } from '../env.ts';
+import { configOf, findApp, type WeComApp } from '../env.ts';
 import type { Env, EventMessage } from '../bindings.ts';
 import { log } from '../log.ts';
-import { appServices } from '../services.ts';
+import { appServices, type AppServices } from '../services.ts';
 import { SWEEP_EVERY_MS, sweepUnsent } from './dispatch.ts';
 import { createEventStore } from './store.ts';
 import type { HandlerRegistry } from './registry.ts';
@@ -30,6 +30,8 @@ let lastSweep = 0;
 export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env, registry: HandlerRegistry): Promise<void> {
   const store = createEventStore(env.DB);
   await sweepIfDue(env, store, Date.now());
+  // One set of services per app for the whole batch; its events are mostly one corp's.
+  const servicesByApp = new Map<WeComApp, AppServices>();
   for (const message of batch.messages) {
     const eventId = message.body?.eventId;
     if (typeof eventId !== 'number') {
@@ -52,7 +54,8 @@ export async function consumeEvents(batch: MessageBatch<EventMessage>, env: Env,
       if (!config.ok) throw new Error(`configuration incomplete: ${config.problems.join('; ')}`);
       const app = findApp(config.config, stored.corpId, stored.agentId);
       if (!app) throw new Error(`no app configured for ${stored.corpId}/${stored.agentId}`);
-      const services = appServices(env, config.config, app);
+      let services = servicesByApp.get(app);
+      if (!services) servicesByApp.set(app, (services = appServices(env, config.config, app)));
       const started = Date.now();
       for (const handler of registry.handlersFor(stored.event)) {
         await handler(stored.event, { services, eventId });

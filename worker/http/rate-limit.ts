@@ -22,13 +22,19 @@ export const byClientIp = (c: Context<AppEnv>): string => `ip:${c.req.header('cf
 /** The signed-in member, so logging in again or from another device does not reset the count. */
 export const byMember = (c: Context<AppEnv>): string => `member:${c.var.user.corpId}/${c.var.user.id}`;
 
+/** Counts one request against `limiter`; over the limit, a 429 `rate_limited` saying when to retry. */
+export async function enforceLimit(c: Context<AppEnv>, limiter: LimiterName, key: (c: Context<AppEnv>) => string, periodSeconds: number): Promise<void> {
+  const binding: Env[LimiterName] = c.env[limiter];
+  const { success } = await binding.limit({ key: key(c) });
+  if (success) return;
+  log('warn', 'http.rate_limited', { limiter, path: c.req.path });
+  c.header('retry-after', String(periodSeconds));
+  throw new AppError(429, 'rate_limited', `Too many requests; try again in ${periodSeconds} seconds.`);
+}
+
 export function rateLimit(limiter: LimiterName, key: (c: Context<AppEnv>) => string, periodSeconds: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const binding: Env[LimiterName] = c.env[limiter];
-    const { success } = await binding.limit({ key: key(c) });
-    if (success) return next();
-    log('warn', 'http.rate_limited', { limiter, path: c.req.path });
-    c.header('retry-after', String(periodSeconds));
-    throw new AppError(429, 'rate_limited', `Too many requests; try again in ${periodSeconds} seconds.`);
+    await enforceLimit(c, limiter, key, periodSeconds);
+    await next();
   };
 }

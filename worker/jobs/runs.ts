@@ -8,29 +8,13 @@
 import type { WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { WeComError, WeComFailure } from '../wecom/errors.ts';
+import type { JobFailure, JobKind, JobRunFields } from '../wire.ts';
 
-export type JobKind = 'org_sync' | 'reconcile';
+export type { JobFailure, JobKind };
 
-export interface JobFailure {
-  subject: string;
-  reason: string;
-}
-
-export interface JobRun<Counts extends Record<string, number>> {
-  id: number;
-  kind: JobKind;
-  trigger: 'manual' | 'scheduled';
-  startedBy: string | null;
-  status: 'running' | 'succeeded' | 'failed';
-  phase: string;
-  done: number;
-  total: number;
+/** A run as stored: the fields every run shows, with its own counts kept apart. */
+export interface JobRun<Counts extends Record<string, number>> extends JobRunFields {
   counts: Counts;
-  failed: number;
-  failures: JobFailure[];
-  error: string | null;
-  startedAt: number;
-  finishedAt: number | null;
 }
 
 interface RunRow {

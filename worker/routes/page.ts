@@ -20,7 +20,7 @@ import { Hono, type Context } from 'hono';
 import { configOf, findApp } from '../env.ts';
 import { readMember, type Member } from '../identity/guard.ts';
 import { isWeComUserAgent, safeReturnPath } from '../identity/oauth.ts';
-import { byClientIp, rateLimit } from '../http/rate-limit.ts';
+import { byClientIp, enforceLimit } from '../http/rate-limit.ts';
 import { log } from '../log.ts';
 import { edgeServices } from '../services.ts';
 import { checkSignableUrl } from '../wecom/jssdk.ts';
@@ -34,8 +34,6 @@ export interface BootData {
   me: ReturnType<typeof meBody> | null;
   signatures: (PageSignatures & { url: string }) | null;
 }
-
-const loginLimit = rateLimit('LOGIN_LIMIT', byClientIp, 60);
 
 /**
  * The block, safe inside HTML: `<` escaped keeps `</script>` and `<!--` out of the text, so no
@@ -99,7 +97,7 @@ export const sidebarPage = new Hono<AppEnv>().get('/', async (c) => {
   if (!member.ok) {
     const app = chooseApp(c);
     if (app && isWeComUserAgent(c.req.header('user-agent'))) {
-      await loginLimit(c, async () => {});
+      await enforceLimit(c, 'LOGIN_LIMIT', byClientIp, 60);
       const url = new URL(c.req.url);
       c.header('vary', 'Cookie, User-Agent');
       return startLogin(c, app, safeReturnPath(`${url.pathname}${url.search}`));
