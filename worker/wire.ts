@@ -89,8 +89,51 @@ export const TIMELINE_KINDS = [
   'customer_edited',
   'bound',
   'unbound',
+  /** Corp tags of the member's relationship changed through the sidebar (tagsAdded, tagsRemoved). */
+  'tags_changed',
+  /** Remark, description or remark mobiles changed through the sidebar (changes). */
+  'remark_changed',
+  /** A follow-up reminder went to a member (members, text). */
+  'reminder_sent',
 ] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+/** A value before or after a change: lists (mobiles, tags) stay lists, an absent value is null. */
+export type FieldValue = string | string[] | null;
+
+/**
+ * One field that changed. `field` names a CRM customer field (`name`, `stage`, `customFields.<key>`…)
+ * or a WeCom relationship field (`remark`, `description`, `remarkMobiles`, `remarkCompany`); the SPA
+ * names it in the reader's language. `from` is absent when the writer did not know the old value.
+ */
+export interface FieldChange {
+  field: string;
+  from?: FieldValue;
+  to: FieldValue;
+}
+
+/**
+ * What a timeline item says besides its kind, as facts the SPA renders in the reader's language:
+ * the worker and the built-in CRM never write sentences. Every part is optional; a kind uses the
+ * parts it needs.
+ */
+export interface TimelineDetail {
+  /** The contact or customer the item is about, by name (as it was then). */
+  name?: string;
+  /** Fields that changed. */
+  changes?: FieldChange[];
+  /** Corp tags (group / tag names) added and removed. */
+  tagsAdded?: string[];
+  tagsRemoved?: string[];
+  /** Words a person wrote (a note, a reminder's note) or a company CRM's own text: shown as written. */
+  text?: string;
+  /** A closed code the SPA words: how a binding was made, why a relationship ended, … */
+  reason?: string;
+  /** The 「联系我」 state the contact was added through. */
+  state?: string;
+  /** Members the item names besides the actor (those a message went to). */
+  members?: Person[];
+}
 
 export interface TimelineItem {
   id: string;
@@ -98,7 +141,7 @@ export interface TimelineItem {
   at: number;
   /** Nobody for system changes. */
   actor: Person | null;
-  summary: string;
+  detail: TimelineDetail;
   externalUserId: string | null;
 }
 

@@ -45,7 +45,16 @@ interface HistoryItem {
   kind: 'customer_created' | 'customer_edited' | 'note';
   at: number;
   actorUserid: string | null;
-  summary: string;
+  /** Facts the sidebar words itself (a CRM may send its own `summary` text instead). */
+  detail: { name?: string; changes?: Array<{ field: string; from: Value; to: Value }>; text?: string };
+}
+
+type Value = string | string[] | null;
+
+/** A field's value as history shows it: custom fields as `key: value` lines. */
+function valueOf(value: string | string[] | Record<string, string> | null): Value {
+  if (value === null || typeof value === 'string' || Array.isArray(value)) return value;
+  return Object.entries(value).map(([key, field]) => `${key}: ${field}`);
 }
 
 interface Corp {
@@ -452,7 +461,7 @@ export function createCrmApp(options: CrmAppOptions) {
         updatedAt: at,
       };
       c.var.corp.customers.set(customer.id, customer);
-      record(c.var.corp, { customerId: customer.id, kind: 'customer_created', at, actorUserid: c.req.header('x-actor') ?? null, summary: `Created ${customer.name}` });
+      record(c.var.corp, { customerId: customer.id, kind: 'customer_created', at, actorUserid: c.req.header('x-actor') ?? null, detail: { name: customer.name } });
       return customerAnswer(customer, 201);
     });
   });
@@ -487,8 +496,8 @@ export function createCrmApp(options: CrmAppOptions) {
       if (patch.tags !== undefined) next.tags = patch.tags;
       if (patch.customFields !== undefined) next.customFields = patch.customFields;
       c.var.corp.customers.set(id, next);
-      const changed = Object.keys(patch).map((field) => (field === 'stage' ? `stage to ${patch.stage}` : field));
-      record(c.var.corp, { customerId: id, kind: 'customer_edited', at, actorUserid: c.req.header('x-actor') ?? null, summary: `Changed ${changed.join(', ')}` });
+      const changes = (Object.keys(patch) as Array<keyof typeof patch>).map((field) => ({ field, from: valueOf(current[field]), to: valueOf(next[field]) }));
+      record(c.var.corp, { customerId: id, kind: 'customer_edited', at, actorUserid: c.req.header('x-actor') ?? null, detail: { changes } });
       return customerAnswer(next, 200);
     });
   });
@@ -513,7 +522,7 @@ export function createCrmApp(options: CrmAppOptions) {
       const actor = c.req.header('x-actor') ?? '';
       const note: Note = { id: randomId('note'), customerId: id, body: body.value.body, authorUserid: actor, createdAt: at };
       c.var.corp.notes.push({ ...note, seq: ++seq });
-      record(c.var.corp, { customerId: id, kind: 'note', at, actorUserid: actor, summary: note.body.length > 140 ? `${note.body.slice(0, 139)}…` : note.body });
+      record(c.var.corp, { customerId: id, kind: 'note', at, actorUserid: actor, detail: { text: note.body.length > 140 ? `${note.body.slice(0, 139)}…` : note.body } });
       return { status: 201, payload: { note } };
     });
   });

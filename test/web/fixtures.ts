@@ -110,9 +110,9 @@ export function notes(): Note[] {
 export function timeline(): TimelineItem[] {
   // Deliberately oldest first: the screen must show newest first whatever the order.
   return [
-    { id: 't1', kind: 'contact_added', at: 1704160800000, actor: { userid: 'wangwu', name: '王五' }, summary: '添加了陈静', externalUserId: ids.chenJing },
-    { id: 't2', kind: 'bound', at: 1706745600000, actor: { userid: 'wangwu', name: '王五' }, summary: '关联到 陈静', externalUserId: ids.chenJing },
-    { id: 't3', kind: 'note', at: 1707000000000, actor: { userid: 'wangwu', name: 'wangwu' }, summary: '确认了交付周期', externalUserId: null },
+    { id: 't1', kind: 'contact_added', at: 1704160800000, actor: { userid: 'wangwu', name: '王五' }, detail: { state: 'expo-2024' }, externalUserId: ids.chenJing },
+    { id: 't2', kind: 'bound', at: 1706745600000, actor: { userid: 'wangwu', name: '王五' }, detail: { name: '陈静', reason: 'bound_by_mobile' }, externalUserId: ids.chenJing },
+    { id: 't3', kind: 'note', at: 1707000000000, actor: { userid: 'wangwu', name: 'wangwu' }, detail: { text: '确认了交付周期' }, externalUserId: null },
   ];
 }
 

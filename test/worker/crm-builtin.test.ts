@@ -74,7 +74,7 @@ describe('createBuiltinCrm in D1', () => {
     const note = await crm.addNote(customer.id, body, writeContext(corpId));
     expect(note.body).toBe(body);
     const [item] = await crm.history(corpId, customer.id);
-    expect(item?.summary.length).toBeLessThanOrEqual(140);
+    expect([...(item?.detail.text ?? '')].length).toBeLessThanOrEqual(140);
   });
 });
 

@@ -320,8 +320,9 @@ export function crmContract(name: string, make: () => Crm): void {
         ['customer_edited', 'wangwu', customer.id],
         ['customer_created', 'lisi', customer.id],
       ]);
-      expect(items[0]!.summary).toContain('Signed the contract');
-      expect(items[1]!.summary).toContain('won');
+      expect(items[0]!.detail).toEqual({ text: 'Signed the contract' });
+      expect(items[1]!.detail.changes).toContainEqual(expect.objectContaining({ field: 'stage', to: 'won' }));
+      expect(items[2]!.detail).toEqual({ name: 'Storied' });
       expect(new Set(items.map((item) => item.id)).size).toBe(3);
       await expect(crm.history(newCorpId(), customer.id)).rejects.toMatchObject({ code: 'crm_rejected', status: 404 });
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { customerView, maskMobile, mergeTimeline } from '../../worker/contacts/view.ts';
+import { customerView, maskMobile, mergeTimeline, timelineMembers } from '../../worker/contacts/view.ts';
 import type { Touchpoint } from '../../worker/contacts/store.ts';
 import type { CrmHistoryItem, Customer } from '../../worker/crm/port.ts';
 
@@ -53,14 +53,15 @@ describe('customerView', () => {
 describe('mergeTimeline', () => {
   it('puts touchpoints and CRM history in one list, newest first, with member names', () => {
     const touchpoints: Touchpoint[] = [
-      { id: 1, externalUserId: 'wm1', customerId: 'cus_1', kind: 'bound', at: 10, actorUserid: 'wangwu', summary: '刘洋' },
-      { id: 2, externalUserId: 'wm1', customerId: 'cus_1', kind: 'contact_added', at: 30, actorUserid: null, summary: '' },
+      { id: 1, externalUserId: 'wm1', customerId: 'cus_1', kind: 'bound', at: 10, actorUserid: 'wangwu', detail: { name: '刘洋' } },
+      { id: 2, externalUserId: 'wm1', customerId: 'cus_1', kind: 'contact_added', at: 30, actorUserid: null, detail: { members: ['wangwu', 'zhaoliu'] } },
     ];
-    const history: CrmHistoryItem[] = [{ id: 'h1', customerId: 'cus_1', kind: 'note', at: 20, actorUserid: 'lisi', summary: 'called' }];
+    const history: CrmHistoryItem[] = [{ id: 'h1', customerId: 'cus_1', kind: 'note', at: 20, actorUserid: 'lisi', detail: { text: 'called' } }];
     expect(mergeTimeline(touchpoints, history, new Map([['wangwu', '王五']]))).toEqual([
-      { id: 'tp_2', kind: 'contact_added', at: 30, actor: null, summary: '', externalUserId: 'wm1' },
-      { id: 'crm_h1', kind: 'note', at: 20, actor: { userid: 'lisi', name: 'lisi' }, summary: 'called', externalUserId: null },
-      { id: 'tp_1', kind: 'bound', at: 10, actor: { userid: 'wangwu', name: '王五' }, summary: '刘洋', externalUserId: 'wm1' },
+      { id: 'tp_2', kind: 'contact_added', at: 30, actor: null, detail: { members: [{ userid: 'wangwu', name: '王五' }, { userid: 'zhaoliu', name: 'zhaoliu' }] }, externalUserId: 'wm1' },
+      { id: 'crm_h1', kind: 'note', at: 20, actor: { userid: 'lisi', name: 'lisi' }, detail: { text: 'called' }, externalUserId: null },
+      { id: 'tp_1', kind: 'bound', at: 10, actor: { userid: 'wangwu', name: '王五' }, detail: { name: '刘洋' }, externalUserId: 'wm1' },
     ]);
+    expect(timelineMembers([...touchpoints, ...history])).toEqual(['wangwu', '', 'wangwu', 'zhaoliu', 'lisi']);
   });
 });

@@ -45,7 +45,7 @@ export async function autoBind(profile: ContactProfile, ownerUserid: string, dep
       kind: 'bound',
       at: deps.now,
       actorUserid: null,
-      summary: outcome,
+      detail: { name: profile.contact.name, reason: outcome },
       sourceKey: `auto-bind:${externalUserId}:${customerId}`,
     });
     return { outcome, customerId };

@@ -9,7 +9,7 @@ import { AppError } from '../errors.ts';
 import { actorOf, type User } from '../identity/users.ts';
 import { customerInScope, type Scope } from './access.ts';
 import type { ContactStore } from './store.ts';
-import { customerView, memberNames, mergeTimeline } from './view.ts';
+import { customerView, memberNames, mergeTimeline, timelineMembers } from './view.ts';
 import type { CustomerView, NoteView, TimelineItem } from '../wire.ts';
 
 export interface CustomersDeps {
@@ -82,8 +82,8 @@ export function createCustomersService(deps: CustomersDeps) {
     async timeline(id: string, scope: Scope): Promise<TimelineItem[]> {
       await readable(id, scope);
       const [touchpoints, history] = await Promise.all([store.touchpointsOfCustomer(corpId, id), crm.history(corpId, id)]);
-      const actors = await memberNames(db, corpId, [...touchpoints.map((t) => t.actorUserid ?? ''), ...history.map((h) => h.actorUserid ?? '')]);
-      return mergeTimeline(touchpoints, history, actors);
+      const names = await memberNames(db, corpId, timelineMembers([...touchpoints, ...history]));
+      return mergeTimeline(touchpoints, history, names);
     },
   };
 }

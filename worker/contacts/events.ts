@@ -9,6 +9,7 @@ import { log } from '../log.ts';
 import { WeComError } from '../wecom/errors.ts';
 import { autoBind } from './auto-bind.ts';
 import { fetchProfile } from './profile.ts';
+import type { RecordedDetail } from '../crm/port.ts';
 import type { TouchpointKind } from './store.ts';
 
 export const applyContactEvent: EventHandler<'change_external_contact'> = async (event, { services, eventId }) => {
@@ -19,14 +20,14 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
   const now = Date.now();
   const binding = await store.binding(corpId, externalUserId);
 
-  const touchpoint = (kind: TouchpointKind, summary: string) =>
+  const touchpoint = (kind: TouchpointKind, detail: RecordedDetail = {}) =>
     store.addTouchpoint(corpId, {
       externalUserId,
       customerId: binding?.customerId ?? null,
       kind,
       at,
       actorUserid: event.userId,
-      summary,
+      detail,
       sourceKey: `event:${eventId}`,
     });
 
@@ -34,7 +35,7 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
     case 'add_external_contact':
     case 'add_half_external_contact': {
       await store.followActive(corpId, externalUserId, event.userId, at, now);
-      await touchpoint('contact_added', event.state ? `state=${event.state}` : '');
+      await touchpoint('contact_added', event.state ? { state: event.state } : {});
       if (binding) return;
       await cache.drop(corpId, externalUserId);
       let profile;
@@ -55,17 +56,17 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
     }
     case 'edit_external_contact':
       await cache.drop(corpId, externalUserId);
-      await touchpoint('contact_edited', '');
+      await touchpoint('contact_edited');
       return;
     case 'del_external_contact':
       await store.followEnded(corpId, externalUserId, event.userId, at, now);
       await cache.drop(corpId, externalUserId);
-      await touchpoint('contact_deleted', event.source === 'DELETE_BY_TRANSFER' ? 'transfer' : '');
+      await touchpoint('contact_deleted', event.source === 'DELETE_BY_TRANSFER' ? { reason: 'transfer' } : {});
       return;
     case 'del_follow_user':
       await store.followEnded(corpId, externalUserId, event.userId, at, now);
       await cache.drop(corpId, externalUserId);
-      await touchpoint('follow_user_deleted', '');
+      await touchpoint('follow_user_deleted');
       return;
     default:
       // transfer_fail, msg_audit_approved: recorded in the event log, nothing to change here.

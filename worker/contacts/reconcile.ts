@@ -89,7 +89,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
                   kind: 'contact_added',
                   at: addedAt,
                   actorUserid: follow.userid,
-                  summary: 'reconciled',
+                  detail: { reason: 'reconciled' },
                   sourceKey: `reconcile-add:${externalUserId}:${follow.userid}:${follow.createtime}`,
                 });
               }
@@ -126,7 +126,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
               kind: 'contact_deleted',
               at: now(),
               actorUserid: follow.userid,
-              summary: 'reconciled',
+              detail: { reason: 'reconciled' },
               sourceKey: `reconcile-end:${follow.externalUserId}:${follow.userid}:${next.id}`,
             });
             next.counts.followsEnded += 1;

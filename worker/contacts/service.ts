@@ -150,9 +150,9 @@ export function createContactsService(deps: ContactsDeps) {
     const previous = await store.bind(corpId, binding);
     if (previous !== customerId) {
       if (previous) {
-        await store.addTouchpoint(corpId, { externalUserId, customerId: previous, kind: 'unbound', at, actorUserid: actor, summary: loaded.contact.name, sourceKey: `unbind:${externalUserId}:${previous}:${at}` });
+        await store.addTouchpoint(corpId, { externalUserId, customerId: previous, kind: 'unbound', at, actorUserid: actor, detail: { name: loaded.contact.name }, sourceKey: `unbind:${externalUserId}:${previous}:${at}` });
       }
-      await store.addTouchpoint(corpId, { externalUserId, customerId, kind: 'bound', at, actorUserid: actor, summary: loaded.contact.name, sourceKey: `bind:${externalUserId}:${customerId}:${at}` });
+      await store.addTouchpoint(corpId, { externalUserId, customerId, kind: 'bound', at, actorUserid: actor, detail: { name: loaded.contact.name }, sourceKey: `bind:${externalUserId}:${customerId}:${at}` });
     }
     const names = await namesFor([customer]);
     return { binding, customer: customerView(customer, names, true) };
@@ -169,7 +169,7 @@ export function createContactsService(deps: ContactsDeps) {
       kind: 'unbound',
       at,
       actorUserid: actorOf(user),
-      summary: loaded.contact.name,
+      detail: { name: loaded.contact.name },
       sourceKey: `unbind:${externalUserId}:${removed.customerId}:${at}`,
     });
     return removed;
@@ -193,7 +193,7 @@ export function createContactsService(deps: ContactsDeps) {
     const at = now();
     const binding: Binding = { externalUserId, customerId: customer.id, boundBy: actor, boundAt: at, unionid: loaded.contact.unionid };
     await store.bind(corpId, binding);
-    await store.addTouchpoint(corpId, { externalUserId, customerId: customer.id, kind: 'bound', at, actorUserid: actor, summary: loaded.contact.name, sourceKey: `create-bind:${idempotencyKey}` });
+    await store.addTouchpoint(corpId, { externalUserId, customerId: customer.id, kind: 'bound', at, actorUserid: actor, detail: { name: loaded.contact.name }, sourceKey: `create-bind:${idempotencyKey}` });
     return { binding, customer: customerView(customer, await namesFor([customer]), true) };
   }
 

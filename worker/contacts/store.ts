@@ -3,6 +3,7 @@
  * Bindings, follow relationships and touchpoints in D1. They live here in both CRM modes:
  * the company CRM keeps customers, this product keeps how WeCom contacts map onto them.
  */
+import type { RecordedDetail } from '../crm/port.ts';
 import type { Binding } from '../wire.ts';
 
 export type { Binding };
@@ -21,7 +22,10 @@ export type TouchpointKind =
   | 'contact_deleted'
   | 'follow_user_deleted'
   | 'bound'
-  | 'unbound';
+  | 'unbound'
+  | 'tags_changed'
+  | 'remark_changed'
+  | 'reminder_sent';
 
 export interface Touchpoint {
   id: number;
@@ -30,7 +34,7 @@ export interface Touchpoint {
   kind: TouchpointKind;
   at: number;
   actorUserid: string | null;
-  summary: string;
+  detail: RecordedDetail;
 }
 
 export interface NewTouchpoint {
@@ -39,7 +43,7 @@ export interface NewTouchpoint {
   kind: TouchpointKind;
   at: number;
   actorUserid: string | null;
-  summary: string;
+  detail: RecordedDetail;
   /** Unique per corp: writing the same touchpoint twice (a replayed event) keeps one. */
   sourceKey: string;
 }
@@ -59,7 +63,7 @@ interface TouchpointRow {
   kind: TouchpointKind;
   at: number;
   actor_userid: string | null;
-  summary: string;
+  detail: string;
 }
 
 const toTouchpoint = (row: TouchpointRow): Touchpoint => ({
@@ -69,7 +73,7 @@ const toTouchpoint = (row: TouchpointRow): Touchpoint => ({
   kind: row.kind,
   at: row.at,
   actorUserid: row.actor_userid,
-  summary: row.summary,
+  detail: JSON.parse(row.detail) as RecordedDetail,
 });
 
 const toBinding = (row: BindingRow): Binding => ({
@@ -200,10 +204,10 @@ export function createContactStore(db: D1Database) {
     async addTouchpoint(corpId: string, touchpoint: NewTouchpoint): Promise<boolean> {
       const result = await db
         .prepare(
-          `INSERT INTO touchpoints (corp_id, external_userid, customer_id, kind, at, actor_userid, summary, source_key)
+          `INSERT INTO touchpoints (corp_id, external_userid, customer_id, kind, at, actor_userid, detail, source_key)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (corp_id, source_key) DO NOTHING`,
         )
-        .bind(corpId, touchpoint.externalUserId, touchpoint.customerId, touchpoint.kind, touchpoint.at, touchpoint.actorUserid, touchpoint.summary, touchpoint.sourceKey)
+        .bind(corpId, touchpoint.externalUserId, touchpoint.customerId, touchpoint.kind, touchpoint.at, touchpoint.actorUserid, JSON.stringify(touchpoint.detail), touchpoint.sourceKey)
         .run();
       return result.meta.changes > 0;
     },
@@ -212,7 +216,7 @@ export function createContactStore(db: D1Database) {
     async touchpointsOfCustomer(corpId: string, customerId: string, limit = 200): Promise<Touchpoint[]> {
       const { results } = await db
         .prepare(
-          `SELECT id, external_userid, customer_id, kind, at, actor_userid, summary FROM touchpoints
+          `SELECT id, external_userid, customer_id, kind, at, actor_userid, detail FROM touchpoints
            WHERE corp_id = ?1 AND (customer_id = ?2 OR external_userid IN (SELECT external_userid FROM contact_bindings WHERE corp_id = ?1 AND customer_id = ?2))
            ORDER BY at DESC, id DESC LIMIT ?3`,
         )

@@ -3,9 +3,9 @@
  * How customers and timelines look on the wire. Customers outside the reader's scope appear
  * only as a summary (enough to recognise and bind them: name, company, stage, owner, masked phones).
  */
-import type { Customer, CrmHistoryItem } from '../crm/port.ts';
+import type { Customer, CrmHistoryItem, RecordedDetail } from '../crm/port.ts';
 import { normaliseMobile } from '../mobile.ts';
-import type { CustomerView, TimelineItem } from '../wire.ts';
+import type { CustomerView, Person, TimelineDetail, TimelineItem } from '../wire.ts';
 import type { Touchpoint } from './store.ts';
 
 export type { CustomerView, TimelineItem };
@@ -34,12 +34,19 @@ export function customerView(customer: Customer, names: ReadonlyMap<string, stri
   };
 }
 
+/** Everyone a timeline names: actors and the members in details, for one name lookup. */
+export function timelineMembers(items: readonly { actorUserid: string | null; detail: RecordedDetail }[]): string[] {
+  return items.flatMap((item) => [item.actorUserid ?? '', ...(item.detail.members ?? [])]);
+}
+
 /** Contact touchpoints and the CRM's own history, newest first. */
 export function mergeTimeline(touchpoints: readonly Touchpoint[], history: readonly CrmHistoryItem[], names: ReadonlyMap<string, string>): TimelineItem[] {
-  const actor = (userid: string | null) => (userid ? { userid, name: names.get(userid) ?? userid } : null);
+  const person = (userid: string): Person => ({ userid, name: names.get(userid) ?? userid });
+  const actor = (userid: string | null) => (userid ? person(userid) : null);
+  const detail = ({ members, ...facts }: RecordedDetail): TimelineDetail => (members ? { ...facts, members: members.map(person) } : facts);
   const items: TimelineItem[] = [
-    ...touchpoints.map((t) => ({ id: `tp_${t.id}`, kind: t.kind, at: t.at, actor: actor(t.actorUserid), summary: t.summary, externalUserId: t.externalUserId })),
-    ...history.map((h) => ({ id: `crm_${h.id}`, kind: h.kind, at: h.at, actor: actor(h.actorUserid), summary: h.summary, externalUserId: null })),
+    ...touchpoints.map((t) => ({ id: `tp_${t.id}`, kind: t.kind, at: t.at, actor: actor(t.actorUserid), detail: detail(t.detail), externalUserId: t.externalUserId })),
+    ...history.map((h) => ({ id: `crm_${h.id}`, kind: h.kind, at: h.at, actor: actor(h.actorUserid), detail: detail(h.detail), externalUserId: null })),
   ];
   return items.sort((a, b) => b.at - a.at || b.id.localeCompare(a.id));
 }

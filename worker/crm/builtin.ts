@@ -15,11 +15,13 @@ import {
   type CustomerPatch,
   type CustomerQuery,
   type Note,
+  type RecordedDetail,
   type Stage,
   type UpdateResult,
   type WriteContext,
 } from './port.ts';
 import { mobileFragment, normaliseMobile } from '../mobile.ts';
+import type { FieldChange, FieldValue } from '../wire.ts';
 
 export const DEFAULT_FIND_LIMIT = 20;
 export const MAX_FIND_LIMIT = 100;
@@ -57,7 +59,7 @@ interface HistoryRow {
   kind: CrmHistoryItem['kind'];
   at: number;
   actor_userid: string | null;
-  summary: string;
+  detail: string;
 }
 
 interface IdempotencyRow {
@@ -138,7 +140,7 @@ function toNote(row: NoteRow): Note {
 }
 
 function toHistory(row: HistoryRow): CrmHistoryItem {
-  return { id: row.id, customerId: row.customer_id, kind: row.kind, at: row.at, actorUserid: row.actor_userid, summary: row.summary };
+  return { id: row.id, customerId: row.customer_id, kind: row.kind, at: row.at, actorUserid: row.actor_userid, detail: JSON.parse(row.detail) as RecordedDetail };
 }
 
 // ---- input checks: the port's types say what callers mean, these say what D1 will accept ------------
@@ -215,13 +217,20 @@ function checkPatch(patch: CustomerPatch): CustomerPatch {
   return clean;
 }
 
-function editSummary(patch: CustomerPatch): string {
-  const parts = PATCH_FIELDS.filter((field) => patch[field] !== undefined).map((field) => (field === 'stage' ? `stage to ${patch.stage}` : field));
-  return `Changed ${parts.join(', ')}`;
+/** The fields a patch sets, as the timeline shows them (custom fields one by one). */
+function editDetail(patch: CustomerPatch): RecordedDetail {
+  const changes: FieldChange[] = PATCH_FIELDS.flatMap((field): FieldChange[] => {
+    const value = patch[field];
+    if (value === undefined) return [];
+    if (field === 'customFields') return Object.entries(patch.customFields ?? {}).map(([key, to]) => ({ field: `customFields.${key}`, to }));
+    return [{ field, to: value as FieldValue }];
+  });
+  return { changes };
 }
 
-function noteSummary(body: string): string {
-  return body.length > 140 ? `${body.slice(0, 139)}…` : body;
+/** A note's first 140 characters: the note itself keeps all of it. */
+function noteDetail(body: string): RecordedDetail {
+  return { text: body.length > 140 ? `${body.slice(0, 139)}…` : body };
 }
 
 function normalisedMobiles(mobiles: readonly string[]): string {
@@ -400,10 +409,10 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
           .bind(corpId, key, nonce, id, normalisedMobiles(fields.mobiles)),
         db
           .prepare(
-            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, summary)
+            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, detail)
              SELECT ?1, ?4, ?5, 'customer_created', ?6, ?7, ?8 WHERE ${GUARD}`,
           )
-          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, `Created ${fields.name}`),
+          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, JSON.stringify({ name: fields.name } satisfies RecordedDetail)),
         db.prepare(READ_KEY).bind(corpId, key),
       ]);
       const record = results[4]?.results[0] as IdempotencyRow | undefined;
@@ -452,10 +461,10 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
       statements.push(
         db
           .prepare(
-            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, summary)
+            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, detail)
              SELECT ?1, ?4, ?5, 'customer_edited', ?6, ?7, ?8 WHERE ${GUARD}`,
           )
-          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, editSummary(clean)),
+          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, JSON.stringify(editDetail(clean))),
         db.prepare(READ_KEY).bind(corpId, key),
         db.prepare('SELECT * FROM crm_customers WHERE corp_id = ? AND id = ?').bind(corpId, id),
       );
@@ -504,10 +513,10 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
           .bind(corpId, key, nonce, id, customerId, text, context.actor, at),
         db
           .prepare(
-            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, summary)
+            `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, detail)
              SELECT ?1, ?4, ?5, 'note', ?6, ?7, ?8 WHERE ${GUARD}`,
           )
-          .bind(corpId, key, nonce, `his_${randomHex(12)}`, customerId, at, context.actor, noteSummary(text)),
+          .bind(corpId, key, nonce, `his_${randomHex(12)}`, customerId, at, context.actor, JSON.stringify(noteDetail(text))),
         db.prepare(READ_KEY).bind(corpId, key),
       ]);
       const record = results[3]?.results[0] as IdempotencyRow | undefined;

@@ -65,13 +65,23 @@ const customerSchema = v.object({
 
 const noteSchema = v.object({ id, customerId: id, body: v.string(), authorUserid: v.string(), createdAt: epochMs });
 
+const fieldValue = v.nullable(v.union([v.string(), v.array(v.string())]));
+
 const historySchema = v.object({
   id,
   customerId: id,
   kind: v.picklist(['customer_created', 'customer_edited', 'note']),
   at: epochMs,
   actorUserid: v.nullable(v.string()),
-  summary: v.string(),
+  /** Its own words, shown as written when it sends no detail. */
+  summary: v.optional(v.string()),
+  detail: v.optional(
+    v.object({
+      name: v.optional(v.string()),
+      changes: v.optional(v.array(v.object({ field: v.string(), from: v.optional(fieldValue), to: fieldValue }))),
+      text: v.optional(v.string()),
+    }),
+  ),
 });
 
 const customerBody = v.object({ customer: customerSchema });
@@ -347,7 +357,7 @@ export function createHttpCrm(options: HttpCrmOptions): Crm {
       if (!ok(answer)) refuse(call, answer);
       const { items } = parse(call, answer, historyBody);
       if (items.some((item) => item.customerId !== customerId)) throw badResponse(call, answer, "another customer's history");
-      return items;
+      return items.map(({ summary, detail, ...item }) => ({ ...item, detail: detail ?? (summary ? { text: summary } : {}) }));
     },
   };
 }

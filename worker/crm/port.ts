@@ -6,7 +6,7 @@
  * acting member and carries an idempotency key, so a retried write never applies twice.
  */
 import { AppError } from '../errors.ts';
-import { STAGES, type CustomerView, type Stage } from '../wire.ts';
+import { STAGES, type CustomerView, type Stage, type TimelineDetail } from '../wire.ts';
 
 export { STAGES, type Stage };
 
@@ -47,8 +47,11 @@ export interface CrmHistoryItem {
   kind: 'customer_created' | 'customer_edited' | 'note';
   at: number;
   actorUserid: string | null;
-  summary: string;
+  detail: RecordedDetail;
 }
+
+/** A timeline item's detail as written down: members by userid (the view adds their names). */
+export type RecordedDetail = Omit<TimelineDetail, 'members'> & { members?: string[] };
 
 export interface WriteContext {
   corpId: string;
