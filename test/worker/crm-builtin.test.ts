@@ -134,3 +134,33 @@ describe('builtin CRM search index (migration 0009)', () => {
     expect(details.join('\n')).not.toMatch(/^SCAN c\b/m);
   });
 });
+
+describe('the built-in CRM history of an edit', () => {
+  it('records each changed field from its old value to the new, custom fields one by one, unchanged ones left out', async () => {
+    const crm = createBuiltinCrm(env.DB);
+    const corpId = newCorpId();
+    const customer = await crm.create({ name: 'Before', stage: 'lead', mobiles: ['13800138000'], customFields: { 预算: '10万', 行业: '零售' } }, writeContext(corpId));
+    const result = await crm.update(customer.id, 1, { name: 'Before', stage: 'won', mobiles: [], customFields: { 预算: '50万', 区域: '华东' } }, writeContext(corpId));
+    expect(result.ok).toBe(true);
+    const [edit] = await crm.history(corpId, customer.id);
+    expect(edit?.kind).toBe('customer_edited');
+    expect(edit?.detail.changes).toEqual([
+      { field: 'stage', from: 'lead', to: 'won' },
+      { field: 'mobiles', from: ['13800138000'], to: [] },
+      { field: 'customFields.预算', from: '10万', to: '50万' },
+      { field: 'customFields.行业', from: '零售', to: null },
+      { field: 'customFields.区域', from: null, to: '华东' },
+    ]);
+  });
+
+  it('writes no history for an edit at a stale version', async () => {
+    const crm = createBuiltinCrm(env.DB);
+    const corpId = newCorpId();
+    const customer = await crm.create({ name: 'Raced' }, writeContext(corpId));
+    await crm.update(customer.id, 1, { company: 'First' }, writeContext(corpId));
+    const stale = await crm.update(customer.id, 1, { company: 'Second' }, writeContext(corpId));
+    expect(stale).toMatchObject({ ok: false, reason: 'version_conflict' });
+    const items = await crm.history(corpId, customer.id);
+    expect(items.map((item) => item.detail.changes)).toEqual([[{ field: 'company', from: '', to: 'First' }], undefined]);
+  });
+});

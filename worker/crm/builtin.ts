@@ -217,13 +217,25 @@ function checkPatch(patch: CustomerPatch): CustomerPatch {
   return clean;
 }
 
-/** The fields a patch sets, as the timeline shows them (custom fields one by one). */
-function editDetail(patch: CustomerPatch): RecordedDetail {
-  const changes: FieldChange[] = PATCH_FIELDS.flatMap((field): FieldChange[] => {
+/**
+ * What a patch changes, as the timeline shows it: each field from its value in `before` (the record
+ * at the version the patch applies to) to the new one, custom fields one by one; fields the patch
+ * sets to what they were are left out. Without `before` only the new values are known.
+ */
+function editDetail(patch: CustomerPatch, before: Customer | undefined): RecordedDetail {
+  const same = (a: FieldValue | undefined, b: FieldValue) => JSON.stringify(a) === JSON.stringify(b);
+  const change = (field: string, from: FieldValue | undefined, to: FieldValue): FieldChange[] =>
+    before === undefined ? [{ field, to }] : same(from, to) ? [] : [{ field, from: from ?? null, to }];
+  const changes = PATCH_FIELDS.flatMap((field): FieldChange[] => {
+    if (field === 'customFields') {
+      if (patch.customFields === undefined) return [];
+      const after = patch.customFields;
+      const old = before?.customFields ?? {};
+      const keys = [...new Set([...Object.keys(old), ...Object.keys(after)])];
+      return keys.flatMap((key) => (before === undefined && !(key in after) ? [] : change(`customFields.${key}`, old[key], after[key] ?? null)));
+    }
     const value = patch[field];
-    if (value === undefined) return [];
-    if (field === 'customFields') return Object.entries(patch.customFields ?? {}).map(([key, to]) => ({ field: `customFields.${key}`, to }));
-    return [{ field, to: value as FieldValue }];
+    return value === undefined ? [] : change(field, before?.[field], value);
   });
   return { changes };
 }
@@ -432,6 +444,10 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
       const hash = await requestHash({ op: 'update', id, expectedVersion, patch: clean });
       const { corpId, idempotencyKey: key } = context;
       const fields = PATCH_FIELDS.filter((field) => clean[field] !== undefined);
+      // Every write raises the version, so the record read at the expected version is the one the
+      // update replaces; at another version the update does not apply and neither does its history.
+      const read = await getRow(corpId, id);
+      const before = read?.version === expectedVersion ? read : undefined;
       const sets = fields.map((field, i) => `${COLUMNS[field]} = ?${i + 7}`);
       const statements = [
         // Recorded only if the version still matches, in the same transaction as the guarded UPDATE.
@@ -464,7 +480,7 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
             `INSERT INTO crm_history (corp_id, id, customer_id, kind, at, actor_userid, detail)
              SELECT ?1, ?4, ?5, 'customer_edited', ?6, ?7, ?8 WHERE ${GUARD}`,
           )
-          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, JSON.stringify(editDetail(clean))),
+          .bind(corpId, key, nonce, `his_${randomHex(12)}`, id, at, context.actor, JSON.stringify(editDetail(clean, before))),
         db.prepare(READ_KEY).bind(corpId, key),
         db.prepare('SELECT * FROM crm_customers WHERE corp_id = ? AND id = ?').bind(corpId, id),
       );
