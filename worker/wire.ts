@@ -315,9 +315,9 @@ export interface JobRunFields {
 export type JobRunView<Counts extends Record<string, number>> = JobRunFields & Counts;
 
 /** Besides its own counts, every run carries its step meter (worker/jobs/steps.ts): steps, WeCom calls, the most in one step. */
-export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number }>;
+export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number }>;
 
-export type ReconcileRunView = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number }>;
+export type ReconcileRunView = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number }>;
 
 /** `GET /api/admin/users`. */
 export interface AdminUsers {

@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { demoCorp } from '../../dev/fixtures/demo-corp.ts';
 import { generateBigCorp } from '../../dev/simulator/big-corp.ts';
 import { startFirstSyncs } from '../../worker/jobs/first-sync.ts';
-import { STEP_WECOM_CALL_BUDGET } from '../../worker/jobs/steps.ts';
+import { DEPARTMENTS_PER_STEP, MEMBERS_PER_STEP } from '../../worker/identity/org-sync.ts';
+import { STEP_D1_QUERY_BUDGET, STEP_WECOM_CALL_BUDGET } from '../../worker/jobs/steps.ts';
 import { waitFor } from './callback-helpers.ts';
 import { api, login, resetIdentity } from './identity-helpers.ts';
 import { calls, sim } from './simulator-control.ts';
@@ -31,6 +32,7 @@ interface RunBody {
   steps: number;
   wecomCalls: number;
   maxStepWecomCalls: number;
+  maxStepD1Queries: number;
   [count: string]: unknown;
 }
 
@@ -79,13 +81,19 @@ describe('org sync on Workflows', () => {
     expect(run).toMatchObject({ status: 'succeeded', phase: 'done', failed: 0 });
     const { results } = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE wecom_userid LIKE 'big11m%' AND status = 'active'").all<{ n: number }>();
     expect(results[0]?.n).toBe(MEDIUM.members);
-    // departments, 4 × 10 departments' members, deactivating, finish.
-    expect(run.steps).toBe(1 + Math.ceil(VISIBLE_DEPARTMENTS / 10) + 2);
+    // departments, 4 listings of 10 departments, the members they found 50 a step (a listing's last
+    // step may be short: at most one more step per listing), deactivating, finish.
+    const listings = Math.ceil(VISIBLE_DEPARTMENTS / DEPARTMENTS_PER_STEP);
+    const writes = Math.ceil((run.created as number) / MEMBERS_PER_STEP);
+    expect(run.steps).toBeGreaterThanOrEqual(1 + listings + writes + 2);
+    expect(run.steps).toBeLessThanOrEqual(1 + listings + writes + listings + 2);
     const count = await calls();
     expect(count('user/list')).toBe(VISIBLE_DEPARTMENTS);
     expect(run.wecomCalls).toBe(VISIBLE_DEPARTMENTS + 1);
     expect(run.maxStepWecomCalls).toBe(10);
     expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+    expect(run.maxStepD1Queries).toBeGreaterThan(0);
+    expect(run.maxStepD1Queries).toBeLessThanOrEqual(STEP_D1_QUERY_BUDGET);
   }, JOB_TEST_MS);
 
   it('resumes after a step fails and after a 45033 mid-run, without failing the run', async () => {
@@ -172,6 +180,8 @@ describe('reconciliation on Workflows', () => {
     expect(run.maxStepWecomCalls).toBeGreaterThan(0);
     expect(run.maxStepWecomCalls).toBeLessThanOrEqual(3);
     expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+    expect(run.maxStepD1Queries).toBeGreaterThan(0);
+    expect(run.maxStepD1Queries).toBeLessThanOrEqual(STEP_D1_QUERY_BUDGET);
 
     // Nothing changed in WeCom: a second run adds nothing and ends nothing.
     const second = await finished('reconcile', (await start('reconcile')).id);

@@ -46,6 +46,7 @@ const zhCN = {
   'job.steps': '步骤 {count}',
   'job.wecomCalls': '企业微信调用 {count} 次',
   'job.maxStepWecomCalls': '单步最多 {count} 次',
+  'job.maxStepD1Queries': '单步最多 {count} 次数据库查询',
 };
 
 const en: Record<keyof typeof zhCN, string> = {
@@ -88,6 +89,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'job.steps': 'Steps {count}',
   'job.wecomCalls': 'WeCom calls {count}',
   'job.maxStepWecomCalls': 'At most {count} in one step',
+  'job.maxStepD1Queries': 'At most {count} database queries in one step',
 };
 
 export const jobMessages = { 'zh-CN': zhCN, en } as const;

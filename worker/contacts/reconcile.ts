@@ -7,14 +7,18 @@
  * (jobs/steps.ts).
  *
  * Steps: the member list (one call); then one step per page (one call: ≤100 members, ≤100 contacts,
- * and the cursor to the next page, which the step returns); after a group's last page, one step
- * ends the relationships of that group WeCom no longer shows.
+ * and the cursor to the next page, which the step returns), which records the page's relationships
+ * in a few set-wise D1 statements and returns the contacts nobody bound yet; steps of
+ * `BINDS_PER_STEP` of those bind or create their customers; after a group's last page, one step
+ * ends the relationships of that group WeCom no longer shows. Every step stays within a D1 query
+ * budget (jobs/steps.ts), since an invocation may run only so many.
  */
 import type { Crm } from '../crm/port.ts';
 import type { WeComApp } from '../env.ts';
 import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
 import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/steps.ts';
 import type { WeComClient } from '../wecom/client.ts';
+import type { BatchByUserReply } from '../wecom/replies.ts';
 import { autoBind } from './auto-bind.ts';
 import { contactProfile } from './profile.ts';
 import type { ContactStore } from './store.ts';
@@ -22,6 +26,13 @@ import type { ContactStore } from './store.ts';
 /** WeCom takes at most 100 userids per batch call, and at most 100 contacts per page. */
 export const USERS_PER_CALL = 100;
 export const PAGE_LIMIT = 100;
+/**
+ * Binding a contact nobody bound yet takes up to a dozen D1 queries (CRM lookups by unionid and
+ * mobile, the new customer, the binding, its touchpoint): 25 a step keeps a step near 300.
+ */
+export const BINDS_PER_STEP = 25;
+
+type PageRow = BatchByUserReply['external_contact_list'][number];
 
 export const RECONCILE_COUNTS = { followsAdded: 0, followsEnded: 0, bindingsAdded: 0, customersCreated: 0, ...STEP_METER };
 export type ReconcileCounts = typeof RECONCILE_COUNTS;
@@ -73,39 +84,60 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
           } catch (error) {
             if (transient(error)) fatal(error);
             recordFailure(next, `members ${chunk.join(',')}`, error);
-            return { run: next, cursor: '', seen: [] as string[], complete: false };
+            return { run: next, cursor: '', seen: [] as string[], complete: false, unbound: [] as PageRow[] };
           }
-          const keys: string[] = [];
-          for (const { external_contact: contact, follow_info: follow } of reply.external_contact_list) {
-            const externalUserId = contact.external_userid;
-            keys.push(`${externalUserId}|${follow.userid}`);
-            try {
-              const addedAt = follow.createtime * 1000;
-              if (await store.followActive(corpId, externalUserId, follow.userid, addedAt, now())) {
-                next.counts.followsAdded += 1;
-                await store.addTouchpoint(corpId, {
-                  externalUserId,
-                  customerId: (await store.binding(corpId, externalUserId))?.customerId ?? null,
-                  kind: 'contact_added',
-                  at: addedAt,
-                  actorUserid: follow.userid,
-                  detail: { reason: 'reconciled' },
-                  sourceKey: `reconcile-add:${externalUserId}:${follow.userid}:${follow.createtime}`,
-                });
-              }
-              const profile = contactProfile(contact, [follow], now());
-              const bound = await autoBind(profile, follow.userid, { corpId, crm: deps.crm, store, autoCreate: deps.autoCreate, now: now() });
-              if (bound.outcome === 'created') next.counts.customersCreated += 1;
-              if (bound.outcome === 'created' || bound.outcome === 'bound_by_mobile' || bound.outcome === 'bound_by_unionid') next.counts.bindingsAdded += 1;
-            } catch (error) {
-              recordFailure(next, `contact ${externalUserId} of ${follow.userid}`, error);
-            }
+          const rows = reply.external_contact_list;
+          const bound = new Map((await store.bindings(corpId, [...new Set(rows.map((row) => row.external_contact.external_userid))])).map((b) => [b.externalUserId, b.customerId]));
+          const added = await store.followsActive(
+            corpId,
+            rows.map(({ external_contact: contact, follow_info: follow }) => ({ externalUserId: contact.external_userid, userid: follow.userid, addedAt: follow.createtime * 1000 })),
+            now(),
+          );
+          await store.addTouchpoints(
+            corpId,
+            added.map((follow) => ({
+              externalUserId: follow.externalUserId,
+              customerId: bound.get(follow.externalUserId) ?? null,
+              kind: 'contact_added',
+              at: follow.addedAt ?? now(),
+              actorUserid: follow.userid,
+              detail: { reason: 'reconciled' },
+              sourceKey: `reconcile-add:${follow.externalUserId}:${follow.userid}:${(follow.addedAt ?? 0) / 1000}`,
+            })),
+          );
+          next.counts.followsAdded += added.length;
+          // Contacts nobody bound yet, once each with the first member seen following them: bound in the next steps.
+          const unbound = new Map<string, PageRow>();
+          for (const row of rows) {
+            const id = row.external_contact.external_userid;
+            if (!bound.has(id) && !unbound.has(id)) unbound.set(id, row);
           }
-          return { run: next, cursor: reply.next_cursor || '', seen: keys, complete: true };
+          const seen = rows.map((row) => `${row.external_contact.external_userid}|${row.follow_info.userid}`);
+          return { run: next, cursor: reply.next_cursor || '', seen, complete: true, unbound: [...unbound.values()] };
         });
         run = result.run;
         for (const key of result.seen) seen.add(key);
         if (!result.complete) complete = false;
+        for (let offset = 0, part = 1; offset < result.unbound.length; offset += BINDS_PER_STEP, part++) {
+          const slice = result.unbound.slice(offset, offset + BINDS_PER_STEP);
+          const before = run;
+          run = (
+            await steps.do(`bind ${group}.${page}.${part}`, async () => {
+              const next = structuredClone(before);
+              for (const { external_contact: contact, follow_info: follow } of slice) {
+                try {
+                  const profile = contactProfile(contact, [follow], now());
+                  const outcome = (await autoBind(profile, follow.userid, { corpId, crm: deps.crm, store, autoCreate: deps.autoCreate, now: now() })).outcome;
+                  if (outcome === 'created') next.counts.customersCreated += 1;
+                  if (outcome === 'created' || outcome === 'bound_by_mobile' || outcome === 'bound_by_unionid') next.counts.bindingsAdded += 1;
+                } catch (error) {
+                  recordFailure(next, `contact ${contact.external_userid} of ${follow.userid}`, error);
+                }
+              }
+              return { run: next };
+            })
+          ).run;
+        }
         cursor = result.cursor;
         if (!cursor) break;
       }
@@ -117,20 +149,22 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
         if (!complete) {
           next.failures.push({ subject: `ended relationships of members ${chunk[0]}…`, reason: 'skipped: these members could not be listed, so a missing contact may only be unlisted' });
         } else {
-          for (const follow of await store.activeFollowsOfMembers(corpId, chunk)) {
-            if (seen.has(`${follow.externalUserId}|${follow.userid}`)) continue;
-            await store.followEnded(corpId, follow.externalUserId, follow.userid, now(), now());
-            await store.addTouchpoint(corpId, {
+          const missing = (await store.activeFollowsOfMembers(corpId, chunk)).filter((follow) => !seen.has(`${follow.externalUserId}|${follow.userid}`));
+          const endedFollows = await store.followsEnded(corpId, missing, now(), now());
+          const bound = new Map((await store.bindings(corpId, [...new Set(endedFollows.map((f) => f.externalUserId))])).map((b) => [b.externalUserId, b.customerId]));
+          await store.addTouchpoints(
+            corpId,
+            endedFollows.map((follow) => ({
               externalUserId: follow.externalUserId,
-              customerId: (await store.binding(corpId, follow.externalUserId))?.customerId ?? null,
+              customerId: bound.get(follow.externalUserId) ?? null,
               kind: 'contact_deleted',
               at: now(),
               actorUserid: follow.userid,
               detail: { reason: 'reconciled' },
               sourceKey: `reconcile-end:${follow.externalUserId}:${follow.userid}:${next.id}`,
-            });
-            next.counts.followsEnded += 1;
-          }
+            })),
+          );
+          next.counts.followsEnded += endedFollows.length;
         }
         next.done = Math.min(members.length, offset + chunk.length);
         return { run: next };

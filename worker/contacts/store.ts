@@ -37,6 +37,13 @@ export interface Touchpoint {
   detail: RecordedDetail;
 }
 
+/** A relationship WeCom shows: the contact, the member, and when the member added them. */
+export interface NewFollow {
+  externalUserId: string;
+  userid: string;
+  addedAt: number | null;
+}
+
 export interface NewTouchpoint {
   externalUserId: string | null;
   customerId: string | null;
@@ -179,6 +186,49 @@ export function createContactStore(db: D1Database) {
       return (await setFollow(corpId, externalUserId, userid, upsert)) !== 'ended';
     },
 
+    /**
+     * `followActive` for a page of relationships in two round trips, writing only those not active
+     * yet; returns those. Reconciliation's steps stay within the D1 queries an invocation may run.
+     */
+    async followsActive(corpId: string, follows: readonly NewFollow[], now: number): Promise<NewFollow[]> {
+      if (follows.length === 0) return [];
+      const { results } = await db
+        .prepare(
+          `SELECT external_userid, userid FROM contact_follows WHERE corp_id = ?1 AND state = 'active'
+           AND (external_userid, userid) IN (SELECT json_extract(value, '$.externalUserId'), json_extract(value, '$.userid') FROM json_each(?2))`,
+        )
+        .bind(corpId, JSON.stringify(follows))
+        .all<{ external_userid: string; userid: string }>();
+      const active = new Set(results.map((row) => `${row.external_userid}|${row.userid}`));
+      const fresh = follows.filter((follow) => !active.has(`${follow.externalUserId}|${follow.userid}`));
+      if (fresh.length === 0) return [];
+      await db
+        .prepare(
+          `INSERT INTO contact_follows (corp_id, external_userid, userid, state, added_at, updated_at)
+           SELECT ?1, json_extract(value, '$.externalUserId'), json_extract(value, '$.userid'), 'active', json_extract(value, '$.addedAt'), ?3 FROM json_each(?2) WHERE true
+           ON CONFLICT (corp_id, external_userid, userid) DO UPDATE SET state = 'active', ended_at = NULL,
+             added_at = COALESCE(excluded.added_at, added_at), updated_at = excluded.updated_at`,
+        )
+        .bind(corpId, JSON.stringify(fresh), now)
+        .run();
+      return fresh;
+    },
+
+    /** `followEnded` for many relationships in one round trip; returns those that were active. */
+    async followsEnded(corpId: string, follows: ReadonlyArray<{ externalUserId: string; userid: string }>, endedAt: number, now: number): Promise<Array<{ externalUserId: string; userid: string }>> {
+      if (follows.length === 0) return [];
+      const { results } = await db
+        .prepare(
+          `UPDATE contact_follows SET state = 'ended', ended_at = COALESCE(ended_at, ?3), updated_at = ?4
+           WHERE corp_id = ?1 AND state = 'active'
+           AND (external_userid, userid) IN (SELECT json_extract(value, '$.externalUserId'), json_extract(value, '$.userid') FROM json_each(?2))
+           RETURNING external_userid, userid`,
+        )
+        .bind(corpId, JSON.stringify(follows), endedAt, now)
+        .all<{ external_userid: string; userid: string }>();
+      return results.map((row) => ({ externalUserId: row.external_userid, userid: row.userid }));
+    },
+
     async activeFollowsOfMembers(corpId: string, userids: readonly string[]): Promise<Array<{ externalUserId: string; userid: string }>> {
       if (userids.length === 0) return [];
       const { results } = await db
@@ -210,6 +260,22 @@ export function createContactStore(db: D1Database) {
         .bind(corpId, touchpoint.externalUserId, touchpoint.customerId, touchpoint.kind, touchpoint.at, touchpoint.actorUserid, JSON.stringify(touchpoint.detail), touchpoint.sourceKey)
         .run();
       return result.meta.changes > 0;
+    },
+
+    /** `addTouchpoint` for many in one statement; each source key still writes once. */
+    async addTouchpoints(corpId: string, touchpoints: readonly NewTouchpoint[]): Promise<number> {
+      if (touchpoints.length === 0) return 0;
+      const rows = touchpoints.map((t) => ({ ...t, detail: JSON.stringify(t.detail) }));
+      const result = await db
+        .prepare(
+          `INSERT INTO touchpoints (corp_id, external_userid, customer_id, kind, at, actor_userid, detail, source_key)
+           SELECT ?1, json_extract(value, '$.externalUserId'), json_extract(value, '$.customerId'), json_extract(value, '$.kind'), json_extract(value, '$.at'),
+             json_extract(value, '$.actorUserid'), json_extract(value, '$.detail'), json_extract(value, '$.sourceKey')
+           FROM json_each(?2) WHERE true ON CONFLICT (corp_id, source_key) DO NOTHING`,
+        )
+        .bind(corpId, JSON.stringify(rows))
+        .run();
+      return result.meta.changes;
     },
 
     /** Touchpoints of a customer: those recorded against it and those of every contact bound to it. */

@@ -6,14 +6,15 @@
  *
  * Steps: the department list (one call); then the members of DEPARTMENTS_PER_STEP departments per
  * step (one `user/list` each: the app's own secret reads its visible range, and `user/list` is
- * not recursive, so every department is listed); then the deactivations.
+ * not recursive, so every department is listed), each followed by steps writing MEMBERS_PER_STEP of
+ * the members it found; then the deactivations.
  */
 import type { WeComApp } from '../env.ts';
 import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
 import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/steps.ts';
 import type { WeComClient } from '../wecom/client.ts';
 import type { WeComUser } from '../wecom/replies.ts';
-import { memberFacts, type ProvisionPolicy, type UserRepo } from './users.ts';
+import { memberChanges, memberFacts, type ProvisionPolicy, type UserRepo } from './users.ts';
 
 export const ORG_SYNC_COUNTS = { created: 0, updated: 0, deactivated: 0, ...STEP_METER };
 export type OrgSyncCounts = typeof ORG_SYNC_COUNTS;
@@ -21,6 +22,13 @@ export type OrgSyncRun = JobRun<OrgSyncCounts>;
 
 /** 10 `user/list` calls a step (at most 3 tries each, and one token refresh): well inside 50 subrequests. */
 export const DEPARTMENTS_PER_STEP = 10;
+/**
+ * Members written a step: a new member takes about seven D1 queries (lookups, the row, role and
+ * departments, the read back), so 50 keep a step near 350 of the queries an invocation may run.
+ */
+export const MEMBERS_PER_STEP = 50;
+/** Two queries each. */
+export const DEACTIVATIONS_PER_STEP = 200;
 
 export function createOrgSyncLog(db: D1Database, app: Pick<WeComApp, 'corpId' | 'agentId'>): RunLog<OrgSyncCounts> {
   return createRunLog(db, 'org_sync', app, ORG_SYNC_COUNTS);
@@ -78,25 +86,37 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
             recordFailure(next, `members of department ${id}`, error);
           }
         }
-        const userids: string[] = [];
-        for (const member of members.values()) {
-          // A member of several departments is written once, by the first step that meets them.
-          if (seen.has(member.userid)) continue;
-          userids.push(member.userid);
-          try {
-            const { outcome } = await users.upsertMember(app.corpId, memberFacts(member), { ...deps.policy, now: now() });
-            if (outcome === 'created') next.counts.created += 1;
-            else if (outcome === 'updated') next.counts.updated += 1;
-          } catch (error) {
-            recordFailure(next, `member ${member.userid}`, error);
-          }
-        }
+        // A member of several departments is written once, by the steps after the first listing that meets them.
+        const facts = [...members.values()].filter((member) => !seen.has(member.userid)).map(memberFacts);
         next.done = Math.min(listed.ids.length, offset + ids.length);
-        return { run: next, userids, complete };
+        return { run: next, facts, complete };
       });
       run = result.run;
-      for (const userid of result.userids) seen.add(userid);
+      for (const { userid } of result.facts) seen.add(userid);
       if (!result.complete) listingComplete = false;
+      for (let from = 0; from < result.facts.length; from += MEMBERS_PER_STEP) {
+        const slice = result.facts.slice(from, from + MEMBERS_PER_STEP);
+        const before = run;
+        run = (
+          await steps.do(`members ${offset / DEPARTMENTS_PER_STEP + 1}.${from / MEMBERS_PER_STEP + 1}`, async () => {
+            const next = structuredClone(before);
+            // One query finds who is known already; only new and changed members cost writes.
+            const known = await users.findManyByWecomId(app.corpId, slice.map((f) => f.userid));
+            for (const member of slice) {
+              const existing = known.get(member.userid);
+              if (existing && !memberChanges(existing, member).changed) continue;
+              try {
+                const { outcome } = await users.upsertMember(app.corpId, member, { ...deps.policy, now: now() });
+                if (outcome === 'created') next.counts.created += 1;
+                else if (outcome === 'updated') next.counts.updated += 1;
+              } catch (error) {
+                recordFailure(next, `member ${member.userid}`, error);
+              }
+            }
+            return { run: next };
+          })
+        ).run;
+      }
     }
     if (seen.size === 0) {
       // Deactivating everyone because WeCom showed us no one would lock the whole company out.
@@ -104,24 +124,34 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
     }
 
     const listedRun = run;
-    const deactivated = await steps.do('deactivating', async () => {
+    const absent = await steps.do('deactivating', async () => {
       const next = structuredClone(listedRun);
       next.phase = 'deactivating';
       if (!listingComplete) {
         next.failures.push({ subject: 'deactivation', reason: 'skipped: some departments could not be listed, so absent members may only be unlisted' });
-        return { run: next };
+        return { run: next, userids: [] as string[] };
       }
-      for (const user of await users.list(app.corpId)) {
-        if (user.status !== 'active' || !user.wecomUserId || seen.has(user.wecomUserId)) continue;
-        try {
-          await users.deactivate(app.corpId, user.wecomUserId, now());
-          next.counts.deactivated += 1;
-        } catch (error) {
-          recordFailure(next, `member ${user.wecomUserId}`, error);
-        }
-      }
-      return { run: next };
+      const userids = (await users.list(app.corpId)).flatMap((user) => (user.status === 'active' && user.wecomUserId && !seen.has(user.wecomUserId) ? [user.wecomUserId] : []));
+      return { run: next, userids };
     });
-    return deactivated.run;
+    run = absent.run;
+    for (let from = 0; from < absent.userids.length; from += DEACTIVATIONS_PER_STEP) {
+      const slice = absent.userids.slice(from, from + DEACTIVATIONS_PER_STEP);
+      const before = run;
+      run = (
+        await steps.do(`deactivating ${from / DEACTIVATIONS_PER_STEP + 1}`, async () => {
+          const next = structuredClone(before);
+          for (const userid of slice) {
+            try {
+              if (await users.deactivate(app.corpId, userid, now())) next.counts.deactivated += 1;
+            } catch (error) {
+              recordFailure(next, `member ${userid}`, error);
+            }
+          }
+          return { run: next };
+        })
+      ).run;
+    }
+    return run;
   });
 }

@@ -108,9 +108,29 @@ export function isActiveWeComStatus(wecomStatus: number | undefined): boolean {
 
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
 
+/** What `facts` would change on `existing`: the same judgement `upsertMember` makes. */
+export function memberChanges(existing: User, facts: MemberFacts): { changed: boolean; departmentsChanged: boolean; leaderChanged: boolean } {
+  const status = isActiveWeComStatus(facts.wecomStatus) ? 'active' : 'inactive';
+  const departmentsChanged =
+    facts.departments !== undefined && JSON.stringify([...facts.departments].sort()) !== JSON.stringify(existing.departments.map((d) => d.id).sort());
+  const leaderChanged =
+    facts.leaderIn !== undefined &&
+    JSON.stringify([...facts.leaderIn].sort()) !== JSON.stringify(existing.departments.filter((d) => d.isLeader).map((d) => d.id).sort());
+  const changed =
+    existing.wecomUserId !== facts.userid ||
+    (facts.name ?? existing.name) !== existing.name ||
+    (facts.mobile ?? existing.mobile) !== existing.mobile ||
+    status !== existing.status ||
+    departmentsChanged ||
+    leaderChanged;
+  return { changed, departmentsChanged, leaderChanged };
+}
+
 export interface UserRepo {
   get(corpId: string, id: number): Promise<User | undefined>;
   findByWecomId(corpId: string, wecomUserId: string): Promise<User | undefined>;
+  /** Users by WeCom userid, in one query. */
+  findManyByWecomId(corpId: string, wecomUserIds: readonly string[]): Promise<Map<string, User>>;
   list(corpId: string): Promise<User[]>;
   /** Create or update from WeCom's facts; new users get the default role, ADMIN_USERIDS admin. */
   upsertMember(corpId: string, facts: MemberFacts, policy: ProvisionPolicy): Promise<{ user: User; outcome: UpsertOutcome }>;
@@ -149,6 +169,15 @@ export function createUserRepo(db: D1Database): UserRepo {
     get: (corpId, id) => one('u.corp_id = ?1 AND u.id = ?2', corpId, id),
 
     findByWecomId: (corpId, wecomUserId) => one('u.corp_id = ?1 AND u.wecom_userid = ?2', corpId, wecomUserId),
+
+    async findManyByWecomId(corpId, wecomUserIds) {
+      if (wecomUserIds.length === 0) return new Map();
+      const { results } = await db
+        .prepare(`${SELECT_USER} WHERE u.corp_id = ?1 AND u.wecom_userid IN (SELECT value FROM json_each(?2))`)
+        .bind(corpId, JSON.stringify(wecomUserIds))
+        .all<UserRow>();
+      return new Map(results.map(fromRow).map((user) => [user.wecomUserId ?? '', user]));
+    },
 
     async list(corpId) {
       const { results } = await db.prepare(`${SELECT_USER} WHERE u.corp_id = ?1 ORDER BY u.status, u.name, u.id`).bind(corpId).all<UserRow>();
@@ -189,14 +218,7 @@ export function createUserRepo(db: D1Database): UserRepo {
 
       const name = facts.name ?? existing.name;
       const mobile = facts.mobile ?? existing.mobile;
-      const departmentsChanged =
-        facts.departments !== undefined &&
-        JSON.stringify([...facts.departments].sort()) !== JSON.stringify(existing.departments.map((d) => d.id).sort());
-      const leaderChanged =
-        facts.leaderIn !== undefined &&
-        JSON.stringify([...facts.leaderIn].sort()) !== JSON.stringify(existing.departments.filter((d) => d.isLeader).map((d) => d.id).sort());
-      const changed =
-        existing.wecomUserId !== facts.userid || name !== existing.name || mobile !== existing.mobile || status !== existing.status || departmentsChanged || leaderChanged;
+      const { changed, departmentsChanged, leaderChanged } = memberChanges(existing, facts);
       if (!changed) return { user: existing, outcome: 'unchanged' };
       const statements = [
         // Going inactive ends the member's sessions (`status` on the right is the old value).

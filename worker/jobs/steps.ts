@@ -14,6 +14,7 @@ import { NonRetryableError } from 'cloudflare:workflows';
 import type { WeComApp } from '../env.ts';
 import { log } from '../log.ts';
 import { WeComError, WeComTransportError } from '../wecom/errors.ts';
+import type { QueryMeter } from './counted-d1.ts';
 import { reasonOf, type JobRun, type RunLog } from './runs.ts';
 
 /**
@@ -38,8 +39,8 @@ export interface JobSteps<Counts extends Record<string, number>> {
   do<T extends StepResult<Counts>>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
-/** Counted on every run: how many steps it took, its WeCom calls, and the most any one step made. */
-export const STEP_METER = { steps: 0, wecomCalls: 0, maxStepWecomCalls: 0 };
+/** Counted on every run: how many steps it took, its WeCom calls and D1 queries, and the most any one step made. */
+export const STEP_METER = { steps: 0, wecomCalls: 0, maxStepWecomCalls: 0, maxStepD1Queries: 0 };
 
 /**
  * The budget a step must stay inside: WeCom calls made by the step's own invocation (Workers Free
@@ -47,8 +48,14 @@ export const STEP_METER = { steps: 0, wecomCalls: 0, maxStepWecomCalls: 0 };
  */
 export const STEP_WECOM_CALL_BUDGET = 50;
 
-/** Counts the WeCom calls of the isolate; a step reads the difference. */
-export interface CallMeter {
+/**
+ * The D1 queries a step may run: Workers Paid allows 1,000 per invocation; half of it leaves room
+ * for a page that binds or creates more customers than usual.
+ */
+export const STEP_D1_QUERY_BUDGET = 500;
+
+/** Counts the WeCom calls and D1 queries of the isolate; a step reads the differences. */
+export interface CallMeter extends QueryMeter {
   calls: number;
 }
 
@@ -82,13 +89,19 @@ export function runSteps<Counts extends Record<string, number>>(step: WorkflowSt
         const current = await runs.get(runId);
         if (current?.status !== 'running') throw new NonRetryableError(CANCELLED);
         const before = meter.calls;
+        const queriesBefore = meter.d1Queries;
         const result = await work();
         const calls = meter.calls - before;
+        // The step's own progress save below comes on top: one more query.
+        const queries = meter.d1Queries - queriesBefore;
         const counts = result.run.counts as Record<string, number>;
         counts.steps = (counts.steps ?? 0) + 1;
         counts.wecomCalls = (counts.wecomCalls ?? 0) + calls;
         counts.maxStepWecomCalls = Math.max(counts.maxStepWecomCalls ?? 0, calls);
-        if (calls > STEP_WECOM_CALL_BUDGET) log('warn', 'job.step_over_budget', { kind: result.run.kind, id: runId, step: name, wecomCalls: calls });
+        counts.maxStepD1Queries = Math.max(counts.maxStepD1Queries ?? 0, queries);
+        if (calls > STEP_WECOM_CALL_BUDGET || queries > STEP_D1_QUERY_BUDGET) {
+          log('warn', 'job.step_over_budget', { kind: result.run.kind, id: runId, step: name, wecomCalls: calls, d1Queries: queries });
+        }
         await runs.save(result.run);
         return result;
       }),

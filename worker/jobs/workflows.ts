@@ -12,11 +12,12 @@ import { runOrgSync, type OrgSyncRun } from '../identity/org-sync.ts';
 import { orgSyncPolicy } from '../identity/services.ts';
 import { log } from '../log.ts';
 import { appServices, type AppServices } from '../services.ts';
+import { countedD1 } from './counted-d1.ts';
 import type { JobParams } from './engine.ts';
 import { runSteps, STEP_RETRIES, type CallMeter, type WorkflowStepLike } from './steps.ts';
 
-/** The WeCom calls this isolate made; each step meters its own share (jobs/steps.ts). */
-const meter: CallMeter = { calls: 0 };
+/** The WeCom calls and D1 queries this isolate made; each step meters its own share (jobs/steps.ts). */
+const meter: CallMeter = { calls: 0, d1Queries: 0 };
 const countedFetch: typeof fetch = (input, init) => {
   meter.calls++;
   return fetch(input, init);
@@ -29,7 +30,7 @@ function servicesFor(env: Env, params: JobParams): AppServices | undefined {
     log('error', 'job.app_gone', { corpId: params.corpId, agentId: params.agentId, id: params.run.id });
     return undefined;
   }
-  return appServices(env, config.config, app, { fetch: countedFetch });
+  return appServices({ ...env, DB: countedD1(env.DB, meter) }, config.config, app, { fetch: countedFetch });
 }
 
 // `WorkflowStep.do`'s overloads want step results typed as RPC-serializable; ours are plain JSON.
