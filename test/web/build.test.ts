@@ -15,7 +15,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The budget for what index.html makes the browser fetch before anything shows. */
 const FIRST_LOAD_JS_BUDGET = 60 * 1024;
 /** Strings of the simulated WeCom client and the demo corp, which only the simulator serves. */
-const SIMULATOR_ONLY = ['WeCom simulated client', '/__sim/', 'fail_invalid_signature', 'function_not_exist', 'switchChat', 'wmDemoChenJing', 'wrDemoXinghe'];
+const SIMULATOR_ONLY = ['WeCom simulated client', 'wecom-sim:sent', '/__sim/', 'fail_invalid_signature', 'function_not_exist', 'switchChat', 'wmDemoChenJing', 'wrDemoXinghe'];
 
 async function buildTo(mode: 'production' | 'simulator'): Promise<string> {
   const outDir = mkdtempSync(join(tmpdir(), `sidebar-${mode}-`));
