@@ -9,6 +9,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnosticsMessages } from '../../web/i18n/messages-diagnostics.ts';
 import { jobMessages } from '../../web/i18n/messages-jobs.ts';
+import { repliesMessages } from '../../web/i18n/messages-replies.ts';
 import { createSimulator } from '../../dev/simulator/app.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -110,5 +111,9 @@ describe('the production build', () => {
     expect(first).not.toContain('/api/admin/reconcile');
     expect(first).not.toContain(jobMessages.en['job.cancelQuestion']);
     expect(containing(production, jobMessages.en['job.cancelQuestion']).length).toBe(1);
+    // Quick replies load when the member opens them, with their strings (web/i18n/messages-replies.ts).
+    expect(first).not.toContain('/api/replies');
+    expect(first).not.toContain(repliesMessages.en['replies.copiedHere']);
+    expect(containing(production, repliesMessages.en['replies.copiedHere']).length).toBe(1);
   });
 });
