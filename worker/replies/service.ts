@@ -42,7 +42,7 @@ const SELECT = `SELECT r.*, d.name AS department_name FROM quick_replies r
 /** Where a reply of these departments (or corp-wide) may be read; ?2 is the JSON list. */
 const READABLE = '(r.department_id IS NULL OR r.department_id IN (SELECT value FROM json_each(?2)))';
 
-/** Enough for any library a sidebar can browse; the search narrows it. */
+/** More than a sidebar can browse; a search narrows it. */
 const LIST_LIMIT = 500;
 
 function bodyOf(row: ReplyRow): ReplyBody {
@@ -115,15 +115,17 @@ export function createRepliesService(deps: RepliesDeps) {
   return {
     /** The replies the reader may use, matching `q` (title, group, or any text) when given. */
     async list(user: User, q: string): Promise<ReplyList> {
-      const scope = await scopeOf(user);
-      const { results } = await db
-        .prepare(`${SELECT} WHERE r.corp_id = ?1 AND ${READABLE} ORDER BY r.group_name, r.title, r.id LIMIT ${LIST_LIMIT}`)
-        .bind(corpId, JSON.stringify(scope.reads))
-        .all<ReplyRow>();
-      const groups = [...new Set(results.map((row) => row.group_name))];
-      const needle = q.toLowerCase();
-      const found = needle === '' ? results : results.filter((row) => [row.title, row.group_name, row.content, row.link_title, row.link_desc].some((text) => text.toLowerCase().includes(needle)));
-      return { replies: found.map(replyOf), groups };
+      const reads = JSON.stringify((await scopeOf(user)).reads);
+      // instr, not LIKE: the text is matched as it is, `%` and `_` included; lower() folds ASCII only.
+      const matches = `(?3 = '' OR ${['r.title', 'r.group_name', 'r.content', 'r.link_title', 'r.link_desc'].map((column) => `instr(lower(${column}), ?3) > 0`).join(' OR ')})`;
+      const [found, groups] = await db.batch<ReplyRow | { group_name: string }>([
+        db.prepare(`${SELECT} WHERE r.corp_id = ?1 AND ${READABLE} AND ${matches} ORDER BY r.group_name, r.title, r.id LIMIT ${LIST_LIMIT}`).bind(corpId, reads, q.toLowerCase()),
+        db.prepare(`SELECT DISTINCT r.group_name FROM quick_replies r WHERE r.corp_id = ?1 AND ${READABLE} ORDER BY r.group_name`).bind(corpId, reads),
+      ]);
+      return {
+        replies: ((found?.results ?? []) as ReplyRow[]).map(replyOf),
+        groups: ((groups?.results ?? []) as Array<{ group_name: string }>).map((row) => row.group_name),
+      };
     },
 
     /** Counts a send or a copy of a reply the reader may use. */
