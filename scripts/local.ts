@@ -2,14 +2,17 @@
  * @module
  * Starts the whole product on this machine: the WeCom simulator, the SPA (the production build,
  * or for `npm run dev` the same with the simulated WeCom client's script tag), local D1 migrations, then `wrangler dev` on 127.0.0.1 with the demo
- * configuration pointed at the simulator. `npm run dev` and the e2e suite share it.
+ * configuration pointed at the simulator, and the demo corp's quick replies when its library is empty.
+ * `npm run dev` and the e2e suite share it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
+import { demoRepliesSql } from '../dev/fixtures/demo-replies.ts';
 import { startSimulator } from '../dev/simulator/server.ts';
 import { CONFIG_NAMES } from '../worker/config-names.ts';
 
@@ -125,6 +128,18 @@ export async function startLocal(options: LocalOptions): Promise<Local> {
   }
 }
 
+/** The simulator's demo corp gets a few quick replies (dev/fixtures/demo-replies.ts), once. */
+async function seedDemoReplies(corpId: string, persist: string[], log: (line: string) => void): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'demo-replies-'));
+  try {
+    const file = join(dir, 'demo-replies.sql');
+    writeFileSync(file, demoRepliesSql(corpId, Date.now()));
+    await run(['d1', 'execute', 'DB', '--local', ...persist, '--file', file], log);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function startWorker(options: LocalOptions, log: (line: string) => void, simulatorUrl: string | undefined): Promise<{ url: string; stop(): Promise<void> }> {
   const persist = ['--persist-to', options.persistTo];
   await run(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], log);
@@ -141,6 +156,7 @@ async function startWorker(options: LocalOptions, log: (line: string) => void, s
     if (value !== undefined) overrides[name] = value;
   }
   Object.assign(overrides, options.vars);
+  if (simulatorUrl) await seedDemoReplies(overrides.WECOM_CORP_ID ?? readVarsFile(demoVarsFile).WECOM_CORP_ID ?? '', persist, log);
   const varArgs = Object.entries(overrides).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
 
   const inspectorPort = await freePort();

@@ -10,7 +10,8 @@ export type Route =
   | { name: 'contact'; externalUserId: string }
   | { name: 'admin-users' }
   | { name: 'admin-events' }
-  | { name: 'admin-diagnostics' };
+  | { name: 'admin-diagnostics' }
+  | { name: 'admin-replies' };
 
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '');
@@ -25,6 +26,7 @@ export function parseHash(hash: string): Route {
   if (path === '/admin/users') return { name: 'admin-users' };
   if (path === '/admin/events') return { name: 'admin-events' };
   if (path === '/admin/diagnostics') return { name: 'admin-diagnostics' };
+  if (path === '/admin/replies') return { name: 'admin-replies' };
   return { name: 'home' };
 }
 
@@ -40,11 +42,18 @@ export function hrefFor(route: Route): string {
       return '#/admin/events';
     case 'admin-diagnostics':
       return '#/admin/diagnostics';
+    case 'admin-replies':
+      return '#/admin/replies';
   }
 }
 
 export function isAdminRoute(route: Route): boolean {
-  return route.name === 'admin-users' || route.name === 'admin-events' || route.name === 'admin-diagnostics';
+  return route.name === 'admin-users' || route.name === 'admin-events' || route.name === 'admin-diagnostics' || route.name === 'admin-replies';
+}
+
+/** Admin pages a manager may open too (what they show is limited to the manager's departments). */
+export function isManagerRoute(route: Route): boolean {
+  return route.name === 'admin-replies';
 }
 
 export const route = shallowRef<Route>(typeof location === 'undefined' ? { name: 'home' } : parseHash(location.hash));

@@ -22,6 +22,7 @@ import { domainVerify } from './routes/domain-verify.ts';
 import { health } from './routes/health.ts';
 import { jssdk } from './routes/jssdk.ts';
 import { me } from './routes/me.ts';
+import { replies } from './routes/replies.ts';
 import { sidebarPage } from './routes/page.ts';
 import { createServices } from './services.ts';
 import type { AppEnv } from './types.ts';
@@ -71,6 +72,7 @@ export function createApp() {
   app.route('/api/contacts', contacts);
   app.route('/api/customers', customersRoute);
   app.route('/api/chats', chats);
+  app.route('/api/replies', replies);
   app.route('/api/admin/diagnostics', diagnostics);
   app.route('/api/admin', admin);
 

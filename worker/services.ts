@@ -2,7 +2,7 @@
  * @module
  * Every service is built here from the bindings and the configuration, for routes, queue handlers
  * and jobs alike: one app's WeCom client, the CRM, contacts, customers, users, the event log and
- * the job logs. A signed-in request adds the reader's scope (computed on first use). What runs
+ * the job logs, quick replies. A signed-in request adds the reader's scope (computed on first use). What runs
  * before there is a session (login, the guard, the callback, JS-SDK signing, the page) gets the
  * part that needs no app and no session from `edgeServices`.
  */
@@ -22,6 +22,7 @@ import { createOrgSyncLog, type OrgSyncCounts } from './identity/org-sync.ts';
 import { createSessionStore, type Session, type SessionStore } from './identity/sessions.ts';
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';
 import { createWorkflowEngine } from './jobs/engine.ts';
+import { createRepliesService, type RepliesService } from './replies/service.ts';
 import type { JobEngine, RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
 import { tokensFor, wecomClientFor, type AppTokens } from './wecom/tokens.ts';
@@ -59,6 +60,7 @@ export interface AppServices {
   customers: CustomersService;
   users: UserRepo;
   events: EventStore;
+  replies: RepliesService;
   orgSyncLog: RunLog<OrgSyncCounts>;
   reconcileLog: RunLog<ReconcileCounts>;
   /** Where the long jobs run: a Workflow instance per run. */
@@ -90,6 +92,7 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
     contacts: createContactsService({ corpId, client: wecom, crm, store, cache: profiles, users, db: env.DB }),
     customers: createCustomersService({ corpId, crm, store, db: env.DB }),
     events: createEventStore(env.DB),
+    replies: createRepliesService({ corpId, db: env.DB, users }),
     orgSyncLog: createOrgSyncLog(env.DB, app),
     reconcileLog: createReconcileLog(env.DB, app),
     orgSyncJobs: createWorkflowEngine(env.ORG_SYNC_WORKFLOW, app),

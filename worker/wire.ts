@@ -384,3 +384,63 @@ export interface DiagnosticsReport {
   summary: Record<CheckStatus, number>;
   checks: CheckResult[];
 }
+
+// ---- quick replies (话术)
+
+/** The `{variable}`s a reply's texts may hold (worker/replies/template.ts), filled by the sidebar from the chat it is in. */
+export const REPLY_VARIABLES = ['contact_name', 'contact_remark', 'customer_company', 'my_name'] as const;
+export type ReplyVariable = (typeof REPLY_VARIABLES)[number];
+
+/** What a reply sends, in the shape `ww.sendChatMessage` takes: a text, or a link card (`news`). */
+export type ReplyBody =
+  | { msgtype: 'text'; text: { content: string } }
+  | { msgtype: 'news'; news: { link: string; title: string; desc: string; imgUrl: string } };
+
+/** A reply as the sidebar lists it. `departmentId` null: corp-wide. */
+export interface QuickReply {
+  id: number;
+  group: string;
+  title: string;
+  departmentId: number | null;
+  departmentName: string | null;
+  body: ReplyBody;
+  updatedAt: number;
+}
+
+/** `GET /api/replies?q=`: the replies the reader may use, and the groups they fall in. */
+export interface ReplyList {
+  replies: QuickReply[];
+  groups: string[];
+}
+
+/** What `POST /api/replies/:id/usage` records. */
+export type ReplyUse = 'sent' | 'copied';
+
+/** A reply as its managers see it: with its usage. */
+export interface ManagedReply extends QuickReply {
+  sentCount: number;
+  copiedCount: number;
+  lastUsedAt: number | null;
+  updatedBy: Person;
+}
+
+/** `POST /api/replies/manage` and `PUT /api/replies/manage/:id`. */
+export interface ReplyDraft {
+  group: string;
+  title: string;
+  departmentId: number | null;
+  body: ReplyBody;
+}
+
+/** `GET /api/replies/manage`: the replies the caller manages, and where they may put new ones. */
+export interface ManagedReplyList {
+  replies: ManagedReply[];
+  departments: Array<{ id: number; name: string }>;
+  /** Whether the caller may write corp-wide replies (admins). */
+  corpWide: boolean;
+}
+
+/** `POST` and `PUT /api/replies/manage…`. */
+export interface ManagedReplyAnswer {
+  reply: ManagedReply;
+}

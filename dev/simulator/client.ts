@@ -20,6 +20,9 @@
  *   `system:function_not_exist`; the customer APIs need a verified agentConfig that listed them
  *   and the customer-contact permission; `getCurExternalContact`/`getCurExternalChat` need an
  *   entry that has that context.
+ * - `sendChatMessage` sends only from a chat toolbar (`single_chat_tools`, `group_chat_tools`, and
+ *   `chat_attachment`, `single_kf_tools`), else `sendChatMessage:fail_without_context_of_external_contact`;
+ *   what it sends lands in `sent` (the chat the client is in), and the panel of `fromPage` lists it.
  * - the bridge can be there at once, arrive late, or never arrive (the user agent still says WeCom).
  * - `switchChat` moves the open sidebar to another chat, hiding and showing the page as the
  *   client does.
@@ -37,10 +40,26 @@ export { weComUserAgent } from './client-config.ts';
 
 export type NativeResult = Record<string, unknown> & { err_msg: string };
 
+/** A message the page sent into the open chat with `sendChatMessage`. */
+export interface SentMessage {
+  entry: string;
+  /** The external contact of a 1:1 chat, or the customer group's chat id. */
+  to: string;
+  msgtype: string;
+  /** The body for `msgtype` as the page gave it, e.g. `{ content }` for text. */
+  body: Record<string, unknown>;
+  at: number;
+}
+
+/** The DOM event on `document` that announces each sent message (detail: SentMessage). */
+export const SENT_EVENT = 'wecom-sim:sent';
+
 export interface SimulatedWeCom {
   readonly config: WeComClientConfig;
   /** Every invoke, in order: `name` and the params the page sent. */
   readonly invokes: Array<{ name: string; params: Record<string, unknown> }>;
+  /** What the page sent into the chat, in order. */
+  readonly sent: SentMessage[];
   /** Moves the open sidebar to another chat (or entry); the page is hidden and shown again. */
   switchChat(next: Partial<Pick<WeComClientConfig, 'entry' | 'contact' | 'chat' | 'permission'>>): void;
   /** Defines the bridge now (for a test that plays a late bridge by hand). */
@@ -53,12 +72,15 @@ export function installWeComClient(win: Window & typeof globalThis, config: WeCo
   const doc = win.document;
   const nav = win.navigator;
   const invokes: Array<{ name: string; params: Record<string, unknown> }> = [];
+  const sent: SentMessage[] = [];
   const listeners: Record<string, Array<(result: unknown) => void>> = {};
   const scene = { entry: config.entry, contact: config.contact, chat: config.chat, permission: config.permission };
   const verified: { corp: boolean; agent: string[] | null; agentSignature: string } = { corp: false, agent: null, agentSignature: '' };
   const restore: Array<() => void> = [];
   const contactEntries = ['single_chat_tools', 'contact_profile', 'single_kf_tools'];
-  const customerApis = ['getCurExternalContact', 'getCurExternalChat', 'openUserProfile', 'getContext'];
+  const customerApis = ['getCurExternalContact', 'getCurExternalChat', 'openUserProfile', 'getContext', 'sendChatMessage'];
+  const chatEntries = ['single_chat_tools', 'group_chat_tools', 'chat_attachment', 'single_kf_tools'];
+  const msgtypes = ['text', 'image', 'video', 'file', 'news', 'miniprogram', 'msgmenu', 'channels_shop_product'];
 
   const older = (version: string, than: string): boolean => {
     const a = version.split('.');
@@ -109,6 +131,24 @@ export function installWeComClient(win: Window & typeof globalThis, config: WeCo
 
   const str = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
   const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(';') : []);
+  const record = (value: unknown): Record<string, unknown> | null => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null);
+  const isWebUrl = (value: unknown): boolean => typeof value === 'string' && /^https?:\/\/[^\s]+$/.test(value);
+
+  /** Into the open chat, as WeCom would: what is wrong with the message, in its words, or nothing. */
+  function sendIntoChat(params: Record<string, unknown>): NativeResult {
+    if (!chatEntries.includes(scene.entry)) return { err_msg: 'sendChatMessage:fail_without_context_of_external_contact' };
+    const msgtype = str(params.msgtype);
+    const body = record(params[msgtype]);
+    if (!msgtypes.includes(msgtype) || !body) return { err_msg: 'sendChatMessage:fail_invalid_msgtype' };
+    if (msgtype === 'text' && str(body.content).trim() === '') return { err_msg: 'sendChatMessage:fail_invalid_content' };
+    if (msgtype === 'news' && (!isWebUrl(body.link) || str(body.title) === '')) return { err_msg: 'sendChatMessage:fail_invalid_link' };
+    if ((msgtype === 'news' || msgtype === 'miniprogram') && body.imgUrl !== undefined && body.imgUrl !== '' && !isWebUrl(body.imgUrl)) return { err_msg: 'sendChatMessage:fail_invalid_imgUrl' };
+    const message: SentMessage = { entry: scene.entry, to: scene.entry === 'group_chat_tools' ? scene.chat : scene.contact, msgtype, body, at: Date.now() };
+    sent.push(message);
+    // The literal, not SENT_EVENT: this function runs in the page as its own source text.
+    doc.dispatchEvent(new win.CustomEvent('wecom-sim:sent', { detail: message }));
+    return { err_msg: 'sendChatMessage:ok' };
+  }
 
   async function answer(name: string, params: Record<string, unknown>): Promise<NativeResult> {
     if (config.missing.includes(name)) return { err_msg: 'system:function_not_exist' };
@@ -150,6 +190,7 @@ export function installWeComClient(win: Window & typeof globalThis, config: WeCo
       if (name === 'getContext') return { err_msg: 'getContext:ok', entry: scene.entry, shareTicket: '' };
       if (name === 'openUserProfile') return { err_msg: 'openUserProfile:ok' };
       if (scene.permission === 'none') return { err_msg: `${name}:fail_no_permission` };
+      if (name === 'sendChatMessage') return sendIntoChat(params);
       if (name === 'getCurExternalContact') {
         if (!contactEntries.includes(scene.entry)) return { err_msg: 'getCurExternalContact:fail_without_context' };
         return { err_msg: 'getCurExternalContact:ok', userId: scene.contact };
@@ -201,6 +242,7 @@ export function installWeComClient(win: Window & typeof globalThis, config: WeCo
   return {
     config,
     invokes,
+    sent,
     switchChat(next) {
       setVisibility('hidden');
       Object.assign(scene, next);
@@ -265,6 +307,33 @@ export function fromPage(
       `<select name="bridge">${['ready', 'late', 'none'].map((b) => option(b, `bridge ${b}`, (query.get('bridge') ?? 'ready') === b)).join('')}</select>` +
       `<label><input type="checkbox" name="perm" value="none"${query.get('perm') === 'none' ? ' checked' : ''}> no customer-contact permission</label>` +
       `<button type="submit">Open in this chat</button></form>`;
+    if (playing) {
+      // The chat itself, as far as this page goes: what the sidebar sent into it (sendChatMessage).
+      const chat = doc.createElement('section');
+      chat.setAttribute('data-testid', 'wecom-sent-messages');
+      chat.style.cssText = 'border-top:1px solid #ddd;margin-top:6px;padding-top:4px';
+      const heading = doc.createElement('strong');
+      heading.textContent = 'Sent into this chat';
+      const sentList = doc.createElement('ol');
+      sentList.style.cssText = 'margin:4px 0;padding-left:18px;max-height:160px;overflow:auto';
+      const none = doc.createElement('p');
+      none.style.margin = '4px 0';
+      none.textContent = 'Nothing yet';
+      chat.append(heading, none, sentList);
+      box.append(chat);
+      const show = (message: { msgtype: string; body: Record<string, unknown> }): void => {
+        const item = doc.createElement('li');
+        const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+        item.textContent = message.msgtype === 'text' ? text(message.body.content) : message.msgtype === 'news' ? `[link] ${text(message.body.title)} (${text(message.body.link)})` : `[${message.msgtype}]`;
+        item.style.whiteSpace = 'pre-wrap';
+        sentList.append(item);
+        none.remove();
+        box.open = true;
+      };
+      const client = (win as unknown as { __weComClient?: { sent?: Array<{ msgtype: string; body: Record<string, unknown> }> } }).__weComClient;
+      for (const message of client?.sent ?? []) show(message);
+      doc.addEventListener('wecom-sim:sent', (event) => show((event as CustomEvent<{ msgtype: string; body: Record<string, unknown> }>).detail));
+    }
     box.querySelector('form')?.addEventListener('submit', (event) => {
       event.preventDefault();
       const next = new URLSearchParams();

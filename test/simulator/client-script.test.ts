@@ -51,6 +51,9 @@ describe('the simulated client script', () => {
     const { app } = createSimulator();
     const script = await (await app.fetch(new Request('http://127.0.0.1:8788/__sim/client.js?page=1'))).text();
     expect(script).toContain('wecom-simulated-client');
+    // The panel shows the chat's sent messages (sendChatMessage), which the client announces.
+    expect(script).toContain('wecom-sent-messages');
+    expect(script).toContain('sendChatMessage:fail_without_context_of_external_contact');
     expect(script).toContain(demoIds.chatId);
     expect(() => new Function(script)).not.toThrow();
   });

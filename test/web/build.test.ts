@@ -9,13 +9,14 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnosticsMessages } from '../../web/i18n/messages-diagnostics.ts';
 import { jobMessages } from '../../web/i18n/messages-jobs.ts';
+import { repliesMessages } from '../../web/i18n/messages-replies.ts';
 import { createSimulator } from '../../dev/simulator/app.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The budget for what index.html makes the browser fetch before anything shows. */
 const FIRST_LOAD_JS_BUDGET = 60 * 1024;
 /** Strings of the simulated WeCom client and the demo corp, which only the simulator serves. */
-const SIMULATOR_ONLY = ['WeCom simulated client', '/__sim/', 'fail_invalid_signature', 'function_not_exist', 'switchChat', 'wmDemoChenJing', 'wrDemoXinghe'];
+const SIMULATOR_ONLY = ['WeCom simulated client', 'wecom-sim:sent', '/__sim/', 'fail_invalid_signature', 'function_not_exist', 'switchChat', 'wmDemoChenJing', 'wrDemoXinghe'];
 
 async function buildTo(mode: 'production' | 'simulator'): Promise<string> {
   const outDir = mkdtempSync(join(tmpdir(), `sidebar-${mode}-`));
@@ -110,5 +111,9 @@ describe('the production build', () => {
     expect(first).not.toContain('/api/admin/reconcile');
     expect(first).not.toContain(jobMessages.en['job.cancelQuestion']);
     expect(containing(production, jobMessages.en['job.cancelQuestion']).length).toBe(1);
+    // Quick replies load when the member opens them, with their strings (web/i18n/messages-replies.ts).
+    expect(first).not.toContain('/api/replies');
+    expect(first).not.toContain(repliesMessages.en['replies.copiedHere']);
+    expect(containing(production, repliesMessages.en['replies.copiedHere']).length).toBe(1);
   });
 });

@@ -28,9 +28,10 @@ const { withoutUnionid: LIU_YANG, weComUser: ZHOU_MIN } = demoIds.externalUserId
  * - `public`: no session needed.
  * - `member`: any role; what they see is limited by scope, not refused by role.
  * - `writer`: admin, manager, sales; a viewer is refused.
+ * - `manager`: admin and manager; what a manager may touch is limited by scope.
  * - `admin`: admin only.
  */
-type Access = 'public' | 'member' | 'writer' | 'admin';
+type Access = 'public' | 'member' | 'writer' | 'manager' | 'admin';
 
 /** What a request is about: a contact and a customer the acting user may see. */
 interface Subject {
@@ -51,6 +52,9 @@ interface RouteSpec {
   request(subject: Subject): { path: string; body?: unknown; headers?: Record<string, string> };
 }
 
+/** A reply of the manager's own department (华东销售部), so only the role can refuse it. */
+const REPLY_DRAFT = { group: '开场', title: 'authz matrix', departmentId: demoIds.departments.salesEast, body: { msgtype: 'text', text: { content: '您好' } } };
+
 const ROUTES: RouteSpec[] = [
   { method: 'POST', route: '/api/jssdk/signatures', access: 'public', request: () => ({ path: '/api/jssdk/signatures', body: { url: `${origin}/` } }) },
   { method: 'GET', route: '/api/me', access: 'member', request: () => ({ path: '/api/me' }) },
@@ -65,6 +69,12 @@ const ROUTES: RouteSpec[] = [
   { method: 'POST', route: '/api/customers/:id/notes', access: 'writer', request: (s) => ({ path: `/api/customers/${s.customerId}/notes`, body: { body: 'authz matrix' } }) },
   { method: 'GET', route: '/api/customers/:id/timeline', access: 'member', request: (s) => ({ path: `/api/customers/${s.customerId}/timeline` }) },
   { method: 'GET', route: '/api/chats/:chatId', access: 'member', request: () => ({ path: `/api/chats/${demoIds.chatId}` }) },
+  { method: 'GET', route: '/api/replies', access: 'member', request: () => ({ path: '/api/replies?q=%E6%8A%A5%E4%BB%B7' }) },
+  { method: 'POST', route: '/api/replies/:id/usage', access: 'member', request: () => ({ path: '/api/replies/1/usage', body: { action: 'copied' } }) },
+  { method: 'GET', route: '/api/replies/manage', access: 'manager', request: () => ({ path: '/api/replies/manage' }) },
+  { method: 'POST', route: '/api/replies/manage', access: 'manager', request: () => ({ path: '/api/replies/manage', body: REPLY_DRAFT }) },
+  { method: 'PUT', route: '/api/replies/manage/:id', access: 'manager', request: () => ({ path: '/api/replies/manage/1', body: REPLY_DRAFT }) },
+  { method: 'DELETE', route: '/api/replies/manage/:id', access: 'manager', request: () => ({ path: '/api/replies/manage/1' }) },
   { method: 'GET', route: '/api/admin/users', access: 'admin', request: () => ({ path: '/api/admin/users' }) },
   { method: 'PUT', route: '/api/admin/users/:id/roles', access: 'admin', request: (s) => ({ path: `/api/admin/users/${s.userId}/roles`, body: { roles: ['sales'] } }) },
   { method: 'POST', route: '/api/admin/users/:id/sessions/revoke', access: 'admin', undocumented: true, request: (s) => ({ path: `/api/admin/users/${s.userId}/sessions/revoke` }) },
@@ -86,11 +96,12 @@ const DENIED: Record<Access, Array<'viewer' | 'sales' | 'manager'>> = {
   public: [],
   member: [],
   writer: ['viewer'],
+  manager: ['viewer', 'sales'],
   admin: ['viewer', 'sales', 'manager'],
 };
 
 /** Who tries each route as an allowed caller: the least privileged role that may. */
-const ALLOWED: Record<Exclude<Access, 'public'>, 'viewer' | 'sales' | 'admin'> = { member: 'viewer', writer: 'sales', admin: 'admin' };
+const ALLOWED: Record<Exclude<Access, 'public'>, 'viewer' | 'sales' | 'manager' | 'admin'> = { member: 'viewer', writer: 'sales', manager: 'manager', admin: 'admin' };
 
 type SessionState = 'none' | 'malformed' | 'unknown' | 'expired' | 'logged out' | 'revoked by an admin' | 'member deactivated';
 const DEAD_SESSIONS: SessionState[] = ['none', 'malformed', 'unknown', 'expired', 'logged out', 'revoked by an admin', 'member deactivated'];

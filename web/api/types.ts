@@ -5,7 +5,7 @@
  * typecheck here instead of a screen in production. Only the closed lists are values (a few
  * bytes in the bundle); everything else is erased.
  */
-export { DIAGNOSTIC_CHECKS, ROLES, STAGES, TIMELINE_KINDS } from '../../worker/wire.ts';
+export { DIAGNOSTIC_CHECKS, REPLY_VARIABLES, ROLES, STAGES, TIMELINE_KINDS } from '../../worker/wire.ts';
 export type {
   AdminEvent,
   AdminEventList,
@@ -47,6 +47,15 @@ export type {
   CheckStatus as DiagnosticStatus,
   DetailValue as DiagnosticDetail,
   CheckResult as DiagnosticCheck,
+  QuickReply,
+  ReplyBody,
+  ReplyList,
+  ReplyUse,
+  ReplyVariable,
+  ReplyDraft,
+  ManagedReply,
+  ManagedReplyList,
+  ManagedReplyAnswer,
 } from '../../worker/wire.ts';
 import type { OrgSyncRunView, Person, ReconcileRunView } from '../../worker/wire.ts';
 

@@ -5,7 +5,7 @@
  * after login the WeCom context decides whether a contact or a customer group fills the screen.
  */
 import { defineStore } from 'pinia';
-import { markRaw, ref, shallowRef } from 'vue';
+import { computed, markRaw, ref, shallowRef } from 'vue';
 import { takeBootSignatures } from '../api/boot.ts';
 import { postSignatures } from '../api/jssdk.ts';
 import { problemFromApiError, problemFromRegistration, problemFromUnknown, problemFromWeCom, type Problem } from '../problems.ts';
@@ -22,11 +22,14 @@ export type BootPhase = 'starting' | 'ready' | 'failed';
 
 const CONTACT_ENTRIES = new Set(['single_chat_tools', 'contact_profile', 'single_kf_tools']);
 const CHAT_ENTRIES = new Set(['group_chat_tools']);
+/** Where `sendChatMessage` works: the chat toolbars (docs/wecom.md §3.3). */
+const CHAT_TOOLBAR_ENTRIES = new Set(['single_chat_tools', 'group_chat_tools']);
 
 /** Re-reading the context when the sidebar comes back into view costs a client call: not more often than this. */
 const REFRESH_INTERVAL_MS = 2000;
 
-async function resolveTarget(client: WeComClient): Promise<Target> {
+/** `entry` is what getContext said, undefined on a client too old to say. */
+async function resolveTarget(client: WeComClient, onEntry: (entry: string | undefined) => void): Promise<Target> {
   let entry: string | undefined;
   try {
     entry = await client.getContext();
@@ -34,6 +37,7 @@ async function resolveTarget(client: WeComClient): Promise<Target> {
     // getContext needs WeCom 3.0.24; older clients still answer the two calls below.
     if (!(error instanceof WeComCallError && error.kind === 'unsupported')) throw error;
   }
+  onEntry(entry);
   if (entry !== undefined && CONTACT_ENTRIES.has(entry)) return { kind: 'contact', externalUserId: await client.getCurExternalContact() };
   if (entry !== undefined && CHAT_ENTRIES.has(entry)) return { kind: 'chat', chatId: await client.getCurExternalChat() };
   if (entry !== undefined) return { kind: 'none', entry };
@@ -59,7 +63,14 @@ export const useContextStore = defineStore('context', () => {
   /** The sidebar works but cannot say who the customer is (no permission, wrong entry). */
   const targetProblem = ref<Problem | null>(null);
   const target = ref<Target | null>(null);
+  /** Where the sidebar was opened (getContext); null when the client is too old to say. */
+  const entry = ref<string | null>(null);
   const client = shallowRef<WeComClient | null>(null);
+  /**
+   * Whether the sidebar may send into the chat: only from a chat toolbar. A client too old to name
+   * its entry may still be in one, so it is let try (WeCom refuses where it cannot).
+   */
+  const canSendToChat = computed(() => client.value?.isWeCom === true && phase.value === 'ready' && (entry.value === null || CHAT_TOOLBAR_ENTRIES.has(entry.value)));
   let lastRefresh = 0;
 
   function fail(next: Problem): void {
@@ -77,7 +88,7 @@ export const useContextStore = defineStore('context', () => {
     const wecom = client.value;
     if (!wecom) return;
     try {
-      const next = await resolveTarget(wecom);
+      const next = await resolveTarget(wecom, (named) => (entry.value = named ?? null));
       targetProblem.value = null;
       if (!sameTarget(target.value, next)) show(next);
     } catch (error) {
@@ -164,5 +175,5 @@ export const useContextStore = defineStore('context', () => {
 
   useSessionStore().onReset(reset);
 
-  return { phase, problem, targetProblem, target, client, boot, refresh, readContext };
+  return { phase, problem, targetProblem, target, entry, canSendToChat, client, boot, refresh, readContext };
 });

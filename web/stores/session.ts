@@ -24,6 +24,8 @@ export const useSessionStore = defineStore('session', () => {
 
   const userid = computed(() => me.value?.user.userid ?? null);
   const isAdmin = computed(() => me.value?.user.roles.includes('admin') ?? false);
+  /** Admins and managers manage quick replies (managers those of their departments). */
+  const canManageReplies = computed(() => isAdmin.value || (me.value?.user.roles.includes('manager') ?? false));
 
   onUnauthorized(() => {
     if (status.value === 'ready') status.value = 'expired';
@@ -97,5 +99,5 @@ export const useSessionStore = defineStore('session', () => {
     me.value = null;
   }
 
-  return { me, status, error, userid, isAdmin, load, recheck, login, onReset, clearAll };
+  return { me, status, error, userid, isAdmin, canManageReplies, load, recheck, login, onReset, clearAll };
 });

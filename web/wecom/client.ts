@@ -13,7 +13,7 @@
  */
 import type { Signatures } from '../api/types.ts';
 import { meaningOf } from './failures.ts';
-import { JS_API_LIST, type WwResult, type WwSurface } from './types.ts';
+import { JS_API_LIST, type ChatMessage, type WwResult, type WwSurface } from './types.ts';
 
 /** What WeCom said, from a rejected result (`errMsg`, `errCode`) or an SDK `Error`. */
 export interface WeComFailure {
@@ -74,6 +74,8 @@ export interface WeComClient {
   getCurExternalContact(): Promise<string>;
   getCurExternalChat(): Promise<string>;
   openUserProfile(externalUserId: string): Promise<void>;
+  /** Sends into the chat the sidebar is open in; only chat toolbars allow it (`no_context` elsewhere). */
+  sendChatMessage(message: ChatMessage): Promise<void>;
 }
 
 export function describeFailure(value: unknown): WeComFailure {
@@ -303,6 +305,10 @@ export function createWeComClient(ww: WwSurface, waits: WeComWaits = DEFAULT_WAI
 
     async openUserProfile(externalUserId) {
       await call('openUserProfile', () => ww.openUserProfile({ type: 2, userid: externalUserId }));
+    },
+
+    async sendChatMessage(message) {
+      await call('sendChatMessage', () => ww.sendChatMessage(message));
     },
   };
 }

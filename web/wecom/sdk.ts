@@ -12,6 +12,7 @@ import {
   getCurExternalContact,
   openUserProfile,
   register,
+  sendChatMessage,
 } from '@wecom/jssdk';
 import type { WwSurface } from './types.ts';
 
@@ -24,6 +25,7 @@ export interface JsSdk {
   getCurExternalContact: typeof getCurExternalContact;
   getCurExternalChat: typeof getCurExternalChat;
   openUserProfile: typeof openUserProfile;
+  sendChatMessage: typeof sendChatMessage;
 }
 
 export function surfaceOf(ww: JsSdk): WwSurface {
@@ -35,7 +37,8 @@ export function surfaceOf(ww: JsSdk): WwSurface {
     getCurExternalContact: () => ww.getCurExternalContact(),
     getCurExternalChat: () => ww.getCurExternalChat(),
     openUserProfile: (params) => ww.openUserProfile(params),
+    sendChatMessage: (params) => ww.sendChatMessage(params),
   };
 }
 
-export const sdk: WwSurface = surfaceOf({ env, register, ensureConfigReady, getContext, getCurExternalContact, getCurExternalChat, openUserProfile });
+export const sdk: WwSurface = surfaceOf({ env, register, ensureConfigReady, getContext, getCurExternalContact, getCurExternalChat, openUserProfile, sendChatMessage });

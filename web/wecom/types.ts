@@ -39,7 +39,14 @@ export interface WwSurface {
   getCurExternalContact(): Promise<WwResult & { userId: string }>;
   getCurExternalChat(): Promise<WwResult & { chatId: string }>;
   openUserProfile(params: { type: 1 | 2; userid: string }): Promise<WwResult>;
+  /** Only from a chat toolbar (`single_chat_tools`, `group_chat_tools`); the app identity is required. */
+  sendChatMessage(params: ChatMessage): Promise<WwResult>;
 }
 
+/** What `sendChatMessage` sends: the message kinds the sidebar uses (docs/wecom.md §3.3). */
+export type ChatMessage =
+  | { msgtype: 'text'; text: { content: string } }
+  | { msgtype: 'news'; news: { link: string; title: string; desc: string; imgUrl: string } };
+
 /** Every API the sidebar calls, by SDK name: the client grants only what `jsApiList` names. */
-export const JS_API_LIST = ['getContext', 'getCurExternalContact', 'getCurExternalChat', 'openUserProfile'];
+export const JS_API_LIST = ['getContext', 'getCurExternalContact', 'getCurExternalChat', 'openUserProfile', 'sendChatMessage'];
