@@ -6,6 +6,10 @@
  * with WeCom. Each run is a job run (jobs/runs.ts) an admin can watch, in durable steps
  * (jobs/steps.ts).
  *
+ * Each relationship's corp tag ids are recorded as WeCom lists them, and a bound customer's CRM
+ * fields mapped to tag groups are set from them (docs/tags.md); a remark-mobile change, which
+ * WeCom announces with no event, is picked up here too.
+ *
  * Steps: the member list (one call); then one step per page (one call: ≤100 members, ≤100 contacts,
  * and the cursor to the next page, which the step returns); after a group's last page, one step
  * ends the relationships of that group WeCom no longer shows.
@@ -16,8 +20,10 @@ import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/r
 import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/steps.ts';
 import type { WeComClient } from '../wecom/client.ts';
 import { autoBind } from './auto-bind.ts';
-import { contactProfile } from './profile.ts';
+import { contactProfile, type ProfileCache } from './profile.ts';
+import { remarkChanges } from '../tags/diff.ts';
 import type { ContactStore } from './store.ts';
+import type { MappedSync } from '../tags/mappings.ts';
 
 /** WeCom takes at most 100 userids per batch call, and at most 100 contacts per page. */
 export const USERS_PER_CALL = 100;
@@ -36,6 +42,8 @@ export interface ReconcileDeps {
   client: WeComClient;
   crm: Crm;
   store: ContactStore;
+  mappedSync: MappedSync;
+  profiles: ProfileCache;
   log: RunLog<ReconcileCounts>;
   autoCreate: boolean;
   now?: () => number;
@@ -76,6 +84,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
             return { run: next, cursor: '', seen: [] as string[], complete: false };
           }
           const keys: string[] = [];
+          const touched = new Set<string>();
           for (const { external_contact: contact, follow_info: follow } of reply.external_contact_list) {
             const externalUserId = contact.external_userid;
             keys.push(`${externalUserId}|${follow.userid}`);
@@ -93,7 +102,25 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
                   sourceKey: `reconcile-add:${externalUserId}:${follow.userid}:${follow.createtime}`,
                 });
               }
+              await store.followTags(corpId, externalUserId, follow.userid, follow.tag_id ?? []);
+              touched.add(externalUserId);
               const profile = contactProfile(contact, [follow], now());
+              // WeCom sends no event when only the remark mobiles change: a cached profile that differs is dropped, and the change recorded.
+              const was = (await deps.profiles.get(corpId, externalUserId))?.followUsers.find((f) => f.userid === follow.userid);
+              const is = profile.followUsers[0];
+              const changes = was && is ? remarkChanges(was, is) : [];
+              if (changes.length > 0) {
+                await deps.profiles.drop(corpId, externalUserId);
+                await store.addTouchpoint(corpId, {
+                  externalUserId,
+                  customerId: (await store.binding(corpId, externalUserId))?.customerId ?? null,
+                  kind: 'contact_edited',
+                  at: now(),
+                  actorUserid: follow.userid,
+                  detail: { changes, reason: 'reconciled' },
+                  sourceKey: `reconcile-edit:${externalUserId}:${follow.userid}:${next.id}`,
+                });
+              }
               const bound = await autoBind(profile, follow.userid, { corpId, crm: deps.crm, store, autoCreate: deps.autoCreate, now: now() });
               if (bound.outcome === 'created') next.counts.customersCreated += 1;
               if (bound.outcome === 'created' || bound.outcome === 'bound_by_mobile' || bound.outcome === 'bound_by_unionid') next.counts.bindingsAdded += 1;
@@ -101,6 +128,12 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
               recordFailure(next, `contact ${externalUserId} of ${follow.userid}`, error);
             }
           }
+          // A contact whose other followers come on a later page is written again then, ending equal.
+          const contacts = [...touched];
+          const synced = await deps.mappedSync.syncContacts(contacts, 'system:reconcile');
+          synced.forEach((result, i) => {
+            if (result.status === 'pending') recordFailure(next, `CRM fields of contact ${contacts[i]}`, new Error(result.reason ?? 'kept to retry'));
+          });
           return { run: next, cursor: reply.next_cursor || '', seen: keys, complete: true };
         });
         run = result.run;
