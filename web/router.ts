@@ -10,6 +10,7 @@ export type Route =
   | { name: 'contact'; externalUserId: string }
   | { name: 'admin-users' }
   | { name: 'admin-events' }
+  | { name: 'admin-tags' }
   | { name: 'admin-diagnostics' };
 
 export function parseHash(hash: string): Route {
@@ -24,6 +25,7 @@ export function parseHash(hash: string): Route {
   }
   if (path === '/admin/users') return { name: 'admin-users' };
   if (path === '/admin/events') return { name: 'admin-events' };
+  if (path === '/admin/tags') return { name: 'admin-tags' };
   if (path === '/admin/diagnostics') return { name: 'admin-diagnostics' };
   return { name: 'home' };
 }
@@ -38,13 +40,15 @@ export function hrefFor(route: Route): string {
       return '#/admin/users';
     case 'admin-events':
       return '#/admin/events';
+    case 'admin-tags':
+      return '#/admin/tags';
     case 'admin-diagnostics':
       return '#/admin/diagnostics';
   }
 }
 
 export function isAdminRoute(route: Route): boolean {
-  return route.name === 'admin-users' || route.name === 'admin-events' || route.name === 'admin-diagnostics';
+  return route.name === 'admin-users' || route.name === 'admin-events' || route.name === 'admin-tags' || route.name === 'admin-diagnostics';
 }
 
 export const route = shallowRef<Route>(typeof location === 'undefined' ? { name: 'home' } : parseHash(location.hash));

@@ -67,6 +67,7 @@ const zhCN = {
   'nav.users': '成员',
   'nav.events': '事件',
   'nav.diagnostics': '诊断',
+  'nav.tags': '标签',
   'nav.otherLanguage': 'English',
 
   'contact.weChatUser': '微信',
@@ -283,6 +284,7 @@ const en: Record<MessageKey, string> = {
   'nav.users': 'Members',
   'nav.events': 'Events',
   'nav.diagnostics': 'Diagnostics',
+  'nav.tags': 'Tags',
   'nav.otherLanguage': '中文',
 
   'contact.weChatUser': 'WeChat',
