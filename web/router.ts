@@ -10,6 +10,7 @@ export type Route =
   | { name: 'contact'; externalUserId: string }
   | { name: 'admin-users' }
   | { name: 'admin-events' }
+  | { name: 'admin-tags' }
   | { name: 'admin-diagnostics' }
   | { name: 'admin-replies' };
 
@@ -25,6 +26,7 @@ export function parseHash(hash: string): Route {
   }
   if (path === '/admin/users') return { name: 'admin-users' };
   if (path === '/admin/events') return { name: 'admin-events' };
+  if (path === '/admin/tags') return { name: 'admin-tags' };
   if (path === '/admin/diagnostics') return { name: 'admin-diagnostics' };
   if (path === '/admin/replies') return { name: 'admin-replies' };
   return { name: 'home' };
@@ -40,6 +42,8 @@ export function hrefFor(route: Route): string {
       return '#/admin/users';
     case 'admin-events':
       return '#/admin/events';
+    case 'admin-tags':
+      return '#/admin/tags';
     case 'admin-diagnostics':
       return '#/admin/diagnostics';
     case 'admin-replies':
@@ -48,7 +52,7 @@ export function hrefFor(route: Route): string {
 }
 
 export function isAdminRoute(route: Route): boolean {
-  return route.name === 'admin-users' || route.name === 'admin-events' || route.name === 'admin-diagnostics' || route.name === 'admin-replies';
+  return route.name === 'admin-users' || route.name === 'admin-events' || route.name === 'admin-tags' || route.name === 'admin-diagnostics' || route.name === 'admin-replies';
 }
 
 /** Admin pages a manager may open too (what they show is limited to the manager's departments). */

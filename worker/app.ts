@@ -12,10 +12,12 @@ import { byClientIp, byMember, rateLimit } from './http/rate-limit.ts';
 import { sameOriginWrites } from './http/same-origin.ts';
 import { log } from './log.ts';
 import { admin } from './routes/admin.ts';
+import { adminTags } from './routes/admin-tags.ts';
 import { auth } from './routes/auth.ts';
 import { callback } from './routes/callback.ts';
 import { chats } from './routes/chats.ts';
 import { contacts } from './routes/contacts.ts';
+import { contactTags } from './routes/contact-tags.ts';
 import { customersRoute } from './routes/customers.ts';
 import { diagnostics } from './routes/diagnostics.ts';
 import { domainVerify } from './routes/domain-verify.ts';
@@ -70,10 +72,12 @@ export function createApp() {
   app.use('/api/contacts/:id', (c, next) => (c.req.method === 'GET' ? lookupLimit(c, next) : next()));
   app.route('/api/me', me);
   app.route('/api/contacts', contacts);
+  app.route('/api/contacts', contactTags);
   app.route('/api/customers', customersRoute);
   app.route('/api/chats', chats);
   app.route('/api/replies', replies);
   app.route('/api/admin/diagnostics', diagnostics);
+  app.route('/api/admin/tags', adminTags);
   app.route('/api/admin', admin);
 
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));

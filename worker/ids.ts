@@ -13,6 +13,8 @@ const PATTERNS = {
   customer: /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
   /** WeCom's customer-group chat_id (wr…). */
   chat: /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/,
+  /** WeCom's corp tag and tag-group ids (et…). */
+  tag: /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/,
 } as const;
 
 export type IdKind = keyof typeof PATTERNS;

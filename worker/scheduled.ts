@@ -1,7 +1,7 @@
 /**
  * @module
  * Cron jobs (see `[triggers]` in wrangler.toml). Every trigger prunes the event log and the built-in
- * CRM's idempotency keys past their retention; the daily one then runs, for every configured app,
+ * CRM's idempotency keys past their retention and retries pending CRM writes; the daily one then runs, for every configured app,
  * the org sync and the contact reconciliation (which needs the members the sync brings).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
@@ -44,13 +44,22 @@ export async function runScheduledJobs(cron: string, env: Env, now: number): Pro
   } catch (error) {
     log('error', 'scheduled.sweep_failed', { cron, message: String(error) });
   }
-  if (cron === PRUNE_CRON) return;
-
   const config = configOf(env);
   if (!config.ok) {
     log('error', 'scheduled.config_incomplete', { cron, problems: config.problems.join('; ') });
     return;
   }
+  // CRM writes that WeCom's side already made necessary and that failed (worker/tags/mappings.ts).
+  for (const app of config.config.apps) {
+    try {
+      const retried = await appServices(env, config.config, app).mappedSync.retryPending('system:scheduled');
+      if (retried.applied + retried.pending > 0) log('info', 'scheduled.crm_writes_retried', { corpId: app.corpId, ...retried });
+    } catch (error) {
+      log('error', 'scheduled.crm_retry_failed', { cron, corpId: app.corpId, message: String(error) });
+    }
+  }
+  if (cron === PRUNE_CRON) return;
+
   for (const app of config.config.apps) {
     const services = appServices(env, config.config, app);
     // The sync's Workflow starts the reconciliation when it succeeds; if a sync is already running

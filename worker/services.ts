@@ -26,6 +26,9 @@ import { createRepliesService, type RepliesService } from './replies/service.ts'
 import type { JobEngine, RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
 import { tokensFor, wecomClientFor, type AppTokens } from './wecom/tokens.ts';
+import { createTagLibrary, type TagLibrary } from './tags/library.ts';
+import { createMappedSync, createPendingWrites, createTagMappings, type MappedSync } from './tags/mappings.ts';
+import { createTagsService, type TagsService } from './tags/service.ts';
 
 /** What a request uses before there is a session or a chosen app. */
 export interface EdgeServices {
@@ -58,6 +61,10 @@ export interface AppServices {
   profiles: ProfileCache;
   contacts: ContactsService;
   customers: CustomersService;
+  /** The corp tag library (KV), the CRM fields mapped to tag groups, and the member's tags and remarks. */
+  tagLibrary: TagLibrary;
+  mappedSync: MappedSync;
+  tags: TagsService;
   users: UserRepo;
   events: EventStore;
   replies: RepliesService;
@@ -81,6 +88,11 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
   const profiles = createProfileCache(env.KV);
   const users = createUserRepo(env.DB);
   const corpId = app.corpId;
+  const contacts = createContactsService({ corpId, client: wecom, crm, store, cache: profiles, users, db: env.DB });
+  const tagLibrary = createTagLibrary({ kv: env.KV, client: wecom, corpId });
+  const mappings = createTagMappings(env.DB);
+  const pending = createPendingWrites(env.DB);
+  const mappedSync = createMappedSync({ corpId, crm, store, mappings, pending, library: tagLibrary });
   return {
     app,
     config,
@@ -89,8 +101,11 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
     store,
     profiles,
     users,
-    contacts: createContactsService({ corpId, client: wecom, crm, store, cache: profiles, users, db: env.DB }),
-    customers: createCustomersService({ corpId, crm, store, db: env.DB }),
+    contacts,
+    customers: createCustomersService({ corpId, crm, store, db: env.DB, mappings }),
+    tagLibrary,
+    mappedSync,
+    tags: createTagsService({ corpId, client: wecom, contacts, store, cache: profiles, library: tagLibrary, mappings, pending, sync: mappedSync }),
     events: createEventStore(env.DB),
     replies: createRepliesService({ corpId, db: env.DB, users }),
     orgSyncLog: createOrgSyncLog(env.DB, app),

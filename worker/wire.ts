@@ -169,6 +169,8 @@ export interface FollowTag {
   group: string;
   name: string;
   type: number;
+  /** WeCom's tag id; personal tags (type 2) have none. */
+  id?: string;
 }
 
 /** One member following the contact, as WeCom describes the relationship. */
@@ -443,4 +445,99 @@ export interface ManagedReplyList {
 /** `POST` and `PUT /api/replies/manage…`. */
 export interface ManagedReplyAnswer {
   reply: ManagedReply;
+}
+
+// ---- WeCom corp tags and remarks (docs/tags.md)
+
+/** WeCom's limits on `externalcontact/remark`, checked before WeCom is asked (characters). */
+export const REMARK_LIMITS = { remark: 20, description: 150, mobiles: 10, mobile: 32 } as const;
+
+export interface CorpTag {
+  id: string;
+  name: string;
+}
+
+/** One group of the corp tag library, tags in WeCom's order. */
+export interface CorpTagGroupView {
+  groupId: string;
+  name: string;
+  tags: CorpTag[];
+  /** The CRM custom field an admin keeps equal with this group, if any. */
+  field: string | null;
+}
+
+/** `GET /api/contacts/:id/tags`: the library, and what is on the reader's own relationship. */
+export interface ContactTags {
+  groups: CorpTagGroupView[];
+  /** Corp tag ids on the reader's relationship with the contact. */
+  selected: string[];
+  /** The reader's personal tags: shown, never set through the API. */
+  personal: FollowTag[];
+  /** False when the reader does not (or no longer) follow the contact, or may only read. */
+  canEdit: boolean;
+}
+
+/** `POST /api/contacts/:id/tags`. */
+export interface TagsChange {
+  add: string[];
+  remove: string[];
+}
+
+/** What became of the CRM side of a change: nothing mapped, written, or kept to retry with the reason. */
+export interface CrmSync {
+  status: 'none' | 'applied' | 'pending';
+  /** The custom fields written (applied) or waiting (pending). */
+  fields: string[];
+  reason?: string;
+}
+
+/** The answer to `POST /api/contacts/:id/tags`. */
+export interface TagsChanged extends ContactTags {
+  crm: CrmSync;
+}
+
+/** `PATCH /api/contacts/:id/remark`: what to change on the reader's relationship; `remarkMobiles` replaces the list. */
+export interface RemarkEdit {
+  remark?: string;
+  description?: string;
+  remarkMobiles?: string[];
+}
+
+/** The answer to `PATCH /api/contacts/:id/remark`. */
+export interface RemarkChanged {
+  followUser: ProfileFollowUser;
+  changes: FieldChange[];
+}
+
+export interface TagMapping {
+  groupId: string;
+  groupName: string;
+  /** The key in the customer's `customFields`. */
+  field: string;
+}
+
+/** A CRM write WeCom's side already made necessary, waiting to be retried. */
+export interface PendingCrmWrite {
+  id: number;
+  customerId: string;
+  field: string;
+  value: string;
+  reason: string;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** `GET /api/admin/tags`. */
+export interface AdminTags {
+  groups: CorpTagGroupView[];
+  mappings: TagMapping[];
+  pending: PendingCrmWrite[];
+}
+
+/** `POST /api/admin/tags`: new tags in an existing group (`groupId`) or a group by name. */
+export interface NewCorpTags {
+  groupId?: string;
+  groupName?: string;
+  tags: string[];
 }

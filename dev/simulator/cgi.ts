@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import { followsByMember, INDEXED_FROM } from './big-corp.ts';
 import { fail } from './errors.ts';
 import { seesDepartment, seesMember, TICKET_TTL, type Rules } from './rules.ts';
+import { registerTagApis } from './tags.ts';
 import type { AccessTokenRecord, JsonObject, SimCore } from './state.ts';
 import { randomString, TOKEN_ALPHABET } from './util.ts';
 import { contactView, followInfoView, followView, memberView } from './views.ts';
@@ -261,6 +262,9 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     });
     return ok(c, { tag_group: groups });
   });
+
+  // mark_tag and the tag library's writes (tags.ts).
+  registerTagApis(core, rules, post);
 
   post('/externalcontact/groupchat/get', async (c, token) => {
     const body = await readJson(c);

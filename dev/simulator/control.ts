@@ -2,7 +2,7 @@
  * @module
  * The control API tests and `npm run dev` steer the simulator with, mounted at `/__sim`; never
  * part of WeCom's surface. Reset, call counts, the clock, token invalidation, injected faults
- * (replayed by surface.ts), modes, member status, sent messages, OAuth codes without the pages, and the JS-SDK
+ * (replayed by surface.ts), modes, member status, sent messages, OAuth codes without the pages, the admin console's corp-tag edits (tags.ts), and the JS-SDK
  * signature check (jssdk.ts) and the simulated WeCom client script (client-script.ts), and a generated big corp (big-corp.ts). Refusals here are plain 400s `{ error, message }`: this is not WeCom.
  */
 import { Hono } from 'hono';
@@ -12,6 +12,7 @@ import { clientScriptRoutes } from './client-script.ts';
 import { jssdkVerifier } from './jssdk.ts';
 import type { AuthFlow, AuthRequest } from './oauth.ts';
 import type { Fault, JsonObject, SimCore } from './state.ts';
+import { tagLibrary } from './tags.ts';
 import { readJson, type Ctx, type SimEnv } from './wire.ts';
 
 export function controlRoutes(core: SimCore, auth: AuthFlow): Hono<SimEnv> {
@@ -170,6 +171,22 @@ export function controlRoutes(core: SimCore, auth: AuthFlow): Hono<SimEnv> {
   });
 
   control.get('/messages', (c) => c.json({ messages: state.messages }));
+
+  // An admin editing the corp tag library in the admin console (not through the app, so the app
+  // may not edit the result). Answers the change_external_tag fields WeCom would call back with;
+  // sending that callback is the caller's (events.ts, `npm run sim:event`).
+  control.post('/corp-tags', async (c) => {
+    const body = await controlBody(c);
+    const library = tagLibrary(core);
+    if (body?.action === 'create' && typeof body.groupName === 'string' && typeof body.name === 'string' && body.groupName !== '' && body.name !== '') {
+      return c.json({ event: library.consoleCreate(body.groupName, body.name) });
+    }
+    if (body?.action === 'delete' && typeof body.id === 'string') {
+      const event = library.consoleDelete(body.id);
+      return event ? c.json({ event }) : refuse(c, `no tag or tag group ${body.id}`);
+    }
+    return refuse(c, 'send { action: "create", groupName, name } or { action: "delete", id }');
+  });
 
   control.post('/oauth/code', async (c) => {
     const body = await controlBody(c);

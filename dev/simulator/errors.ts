@@ -18,6 +18,8 @@ export const ERRMSG: Record<number, string> = {
   40050: 'chatid not found',
   40056: 'invalid agentid',
   40058: 'invalid parameter',
+  40068: 'invalid tagid',
+  40071: 'invalid tag name',
   40096: 'invalid external userid',
   41001: 'access_token missing',
   41002: 'corpid missing',

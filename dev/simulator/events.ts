@@ -20,7 +20,12 @@ export const EVENT_KINDS = {
   'party-updated': { Event: 'change_contact', ChangeType: 'update_party' },
   'party-deleted': { Event: 'change_contact', ChangeType: 'delete_party' },
   'chat-updated': { Event: 'change_external_chat', ChangeType: 'update' },
-  'tag-updated': { Event: 'change_external_tag', ChangeType: 'update' },
+  'tag-created': { Event: 'change_external_tag', ChangeType: 'create', TagType: 'tag' },
+  'tag-updated': { Event: 'change_external_tag', ChangeType: 'update', TagType: 'tag' },
+  'tag-deleted': { Event: 'change_external_tag', ChangeType: 'delete', TagType: 'tag' },
+  'tag-group-deleted': { Event: 'change_external_tag', ChangeType: 'delete', TagType: 'tag_group' },
+  // A group's tags were reordered: Id is the group and there is no TagType (docs/wecom.md §6.3).
+  'tags-shuffled': { Event: 'change_external_tag', ChangeType: 'shuffle' },
 } as const;
 
 export type EventKind = keyof typeof EVENT_KINDS;
@@ -31,7 +36,7 @@ export interface EventOptions {
   /** The external contact (ExternalUserID). */
   contact?: string;
   chat?: string;
-  /** Department or tag id for party and tag events. */
+  /** Department id for party events; tag or tag-group id for tag events. */
   id?: string;
   name?: string;
   createTime?: number;
@@ -64,8 +69,8 @@ export function buildEventXml(kind: EventKind, corpId: string, options: EventOpt
     fields.UpdateDetail = 'add_member';
     fields.JoinScene = 0;
   } else {
-    fields.Id = options.id ?? 'etDemoTagLevelA00000000000000001';
-    fields.TagType = 'tag';
+    fields.Id = options.id ?? (spec.ChangeType === 'shuffle' ? 'etDemoGroupLevel0000000000000001' : 'etDemoTagLevelA00000000000000001');
+    if ('TagType' in spec) fields.TagType = spec.TagType;
   }
   return eventXml(fields);
 }

@@ -62,6 +62,9 @@ const ROUTES: RouteSpec[] = [
   { method: 'PUT', route: '/api/contacts/:externalUserId/binding', access: 'writer', request: (s) => ({ path: `/api/contacts/${s.contact}/binding`, body: { customerId: s.customerId } }) },
   { method: 'DELETE', route: '/api/contacts/:externalUserId/binding', access: 'writer', request: (s) => ({ path: `/api/contacts/${s.contact}/binding` }) },
   { method: 'POST', route: '/api/contacts/:externalUserId/customer', access: 'writer', request: (s) => ({ path: `/api/contacts/${s.contact}/customer`, body: { stage: 'lead' } }) },
+  { method: 'GET', route: '/api/contacts/:externalUserId/tags', access: 'member', request: (s) => ({ path: `/api/contacts/${s.contact}/tags` }) },
+  { method: 'POST', route: '/api/contacts/:externalUserId/tags', access: 'writer', request: (s) => ({ path: `/api/contacts/${s.contact}/tags`, body: { add: ['etDemoTagProductStandard00000001'] } }) },
+  { method: 'PATCH', route: '/api/contacts/:externalUserId/remark', access: 'writer', request: (s) => ({ path: `/api/contacts/${s.contact}/remark`, body: { description: 'authz matrix' } }) },
   { method: 'GET', route: '/api/customers', access: 'member', request: () => ({ path: '/api/customers?q=%E5%88%98' }) },
   { method: 'GET', route: '/api/customers/:id', access: 'member', request: (s) => ({ path: `/api/customers/${s.customerId}` }) },
   { method: 'PATCH', route: '/api/customers/:id', access: 'writer', request: (s) => ({ path: `/api/customers/${s.customerId}`, body: { stage: 'qualified' }, headers: { 'if-match': '"1"' } }) },
@@ -87,6 +90,13 @@ const ROUTES: RouteSpec[] = [
   { method: 'GET', route: '/api/admin/reconcile/latest', access: 'admin', request: () => ({ path: '/api/admin/reconcile/latest' }) },
   { method: 'GET', route: '/api/admin/reconcile/:id', access: 'admin', request: () => ({ path: '/api/admin/reconcile/1' }) },
   { method: 'POST', route: '/api/admin/reconcile/:id/cancel', access: 'admin', request: () => ({ path: '/api/admin/reconcile/1/cancel' }) },
+  { method: 'GET', route: '/api/admin/tags', access: 'admin', request: () => ({ path: '/api/admin/tags' }) },
+  { method: 'POST', route: '/api/admin/tags', access: 'admin', request: () => ({ path: '/api/admin/tags', body: { groupName: '权限矩阵', tags: ['一'] } }) },
+  { method: 'PUT', route: '/api/admin/tags/mappings', access: 'admin', request: () => ({ path: '/api/admin/tags/mappings', body: { mappings: [] } }) },
+  { method: 'POST', route: '/api/admin/tags/pending/retry', access: 'admin', request: () => ({ path: '/api/admin/tags/pending/retry' }) },
+  // A tag WeCom does not know: an allowed caller gets 409 tag_not_found, never a refusal.
+  { method: 'PATCH', route: '/api/admin/tags/:id', access: 'admin', request: () => ({ path: '/api/admin/tags/etNoSuchTag', body: { name: '权限' } }) },
+  { method: 'DELETE', route: '/api/admin/tags/:id', access: 'admin', request: () => ({ path: '/api/admin/tags/etNoSuchTag' }) },
   { method: 'GET', route: '/api/admin/events', access: 'admin', request: () => ({ path: '/api/admin/events?limit=5' }) },
   { method: 'GET', route: '/api/admin/diagnostics', access: 'admin', request: () => ({ path: '/api/admin/diagnostics' }) },
 ];
@@ -246,7 +256,7 @@ describe('authorization matrix over every /api route', () => {
       const subject = allowed === 'viewer' ? fixture.viewerSubject : fixture.salesSubject;
       const response = await send(spec, subject, fixture.cookies[allowed]);
       // Success, or for a lookup by id an honest 404 (and for cancelling a finished run, 409): anything but a refusal or a failure.
-      const honest = response.ok || response.status === 404 || (spec.route.endsWith('/cancel') && response.status === 409);
+      const honest = response.ok || response.status === 404 || ((spec.route.endsWith('/cancel') || spec.route === '/api/admin/tags/:id') && response.status === 409);
       expect(honest, `${allowed}: ${response.status} ${await response.text()}`).toBe(true);
       // Jobs an admin starts run in the background; let them finish before the next route is tried.
       if (spec.route === '/api/admin/org-sync' || spec.route === '/api/admin/reconcile') {

@@ -68,6 +68,7 @@ const zhCN = {
   'nav.events': '事件',
   'nav.diagnostics': '诊断',
   'nav.replies': '话术库',
+  'nav.tags': '标签',
   'nav.otherLanguage': 'English',
 
   'contact.weChatUser': '微信',
@@ -285,6 +286,7 @@ const en: Record<MessageKey, string> = {
   'nav.events': 'Events',
   'nav.diagnostics': 'Diagnostics',
   'nav.replies': 'Replies',
+  'nav.tags': 'Tags',
   'nav.otherLanguage': '中文',
 
   'contact.weChatUser': 'WeChat',

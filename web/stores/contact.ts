@@ -155,6 +155,13 @@ export const useContactStore = defineStore('contact', () => {
     remember(id, detail.value);
   }
 
+  /** The member's relationship as WeCom shows it after a remark edit. */
+  function replaceFollowUser(id: string, followUser: Omit<FollowUser, 'name' | 'relationship'>): void {
+    if (!detail.value || externalUserId.value !== id) return;
+    detail.value = { ...detail.value, followUsers: detail.value.followUsers.map((f) => (f.userid === followUser.userid ? { ...f, ...followUser } : f)) };
+    remember(id, detail.value);
+  }
+
   function reset(): void {
     inflight = null;
     externalUserId.value = null;
@@ -170,6 +177,7 @@ export const useContactStore = defineStore('contact', () => {
   session.onReset(reset);
 
   return {
+    replaceFollowUser,
     externalUserId,
     detail,
     status,

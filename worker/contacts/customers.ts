@@ -9,6 +9,7 @@ import { AppError } from '../errors.ts';
 import { actorOf, type User } from '../identity/users.ts';
 import { customerInScope, type Scope } from './access.ts';
 import type { ContactStore } from './store.ts';
+import type { TagMappings } from '../tags/mappings.ts';
 import { customerView, memberNames, mergeTimeline, timelineMembers } from './view.ts';
 import type { CustomerView, NoteView, TimelineItem } from '../wire.ts';
 
@@ -17,6 +18,7 @@ export interface CustomersDeps {
   crm: Crm;
   store: ContactStore;
   db: D1Database;
+  mappings: TagMappings;
 }
 
 export function createCustomersService(deps: CustomersDeps) {
@@ -54,7 +56,15 @@ export function createCustomersService(deps: CustomersDeps) {
     },
 
     async update(id: string, expectedVersion: number, patch: CustomerPatch, user: User, scope: Scope, idempotencyKey: string): Promise<CustomerView> {
-      await writable(id, scope);
+      const current = await writable(id, scope);
+      // WeCom is the truth for a field mapped to a tag group (docs/tags.md): it changes with the tags only.
+      if (patch.customFields) {
+        const mapped = (await deps.mappings.list(corpId)).map((m) => m.field);
+        const touched = mapped.filter((field) => (patch.customFields?.[field] ?? '') !== (current.customFields[field] ?? ''));
+        if (touched.length > 0) {
+          throw new AppError(409, 'field_mapped', `${touched.join(', ')} follows the customer's WeCom tags: change the tags in the sidebar instead`, { fields: touched });
+        }
+      }
       const result = await crm.update(id, expectedVersion, patch, { corpId, actor: actorOf(user), idempotencyKey });
       if (!result.ok && result.reason === 'not_found') throw new AppError(404, 'customer_not_found', `No customer ${id}`);
       if (!result.ok) {

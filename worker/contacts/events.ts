@@ -1,7 +1,9 @@
 /**
  * @module
  * `change_external_contact` callbacks become touchpoints and relationship states, and a new
- * contact is bound or created (auto-bind.ts). Touchpoints are keyed by the event's row, so a
+ * contact is bound or created (auto-bind.ts). An edit is read back from WeCom: the timeline says
+ * what changed (against the cached profile, when there is one) and CRM fields mapped to tag groups
+ * follow (docs/tags.md). Touchpoints are keyed by the event's row, so a
  * replayed event adds nothing; relationships are ended, never deleted, and CRM data is never removed.
  */
 import type { EventHandler } from '../events/registry.ts';
@@ -10,7 +12,8 @@ import { WeComError } from '../wecom/errors.ts';
 import { autoBind } from './auto-bind.ts';
 import { fetchProfile } from './profile.ts';
 import type { RecordedDetail } from '../crm/port.ts';
-import type { TouchpointKind } from './store.ts';
+import { recordFollows, type TouchpointKind } from './store.ts';
+import { followEdit } from '../tags/diff.ts';
 
 export const applyContactEvent: EventHandler<'change_external_contact'> = async (event, { services, eventId }) => {
   const { store, profiles: cache, config } = services;
@@ -54,10 +57,28 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
       log('info', 'contacts.auto_bind', { corpId, eventId, outcome: result.outcome });
       return;
     }
-    case 'edit_external_contact':
+    case 'edit_external_contact': {
+      // The cached profile is how things stood before the edit, as far as we know; WeCom's answer now is after it.
+      const before = await cache.get(corpId, externalUserId);
       await cache.drop(corpId, externalUserId);
-      await touchpoint('contact_edited');
+      let after;
+      try {
+        after = await fetchProfile(services.wecom, externalUserId, now);
+      } catch (error) {
+        if (error instanceof WeComError && (error.errcode === 84061 || error.errcode === 40096)) {
+          await touchpoint('contact_edited');
+          return;
+        }
+        throw error;
+      }
+      await cache.put(corpId, after);
+      await recordFollows(store, corpId, after, now);
+      const mine = (profile: typeof after | undefined) => profile?.followUsers.find((f) => f.userid === event.userId);
+      await touchpoint('contact_edited', followEdit(mine(before), mine(after)));
+      // A CRM write that fails is kept to retry (tags/mappings.ts): the event itself is done.
+      await services.mappedSync.syncContact(externalUserId, 'system:wecom-event');
       return;
+    }
     case 'del_external_contact':
       await store.followEnded(corpId, externalUserId, event.userId, at, now);
       await cache.drop(corpId, externalUserId);

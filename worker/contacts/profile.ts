@@ -29,7 +29,7 @@ function toFollowUser(follow: FollowUser): ProfileFollowUser {
     remark: follow.remark ?? '',
     description: follow.description ?? '',
     createdAt: follow.createtime,
-    tags: (follow.tags ?? []).map((tag) => ({ group: tag.group_name ?? '', name: tag.tag_name, type: tag.type })),
+    tags: (follow.tags ?? []).map((tag) => ({ group: tag.group_name ?? '', name: tag.tag_name, type: tag.type, ...(tag.tag_id ? { id: tag.tag_id } : {}) })),
     remarkMobiles: (follow.remark_mobiles ?? []).filter((mobile) => mobile !== ''),
     remarkCorpName: follow.remark_corp_name ?? '',
     addWay: follow.add_way ?? null,

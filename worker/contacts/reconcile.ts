@@ -6,10 +6,15 @@
  * with WeCom. Each run is a job run (jobs/runs.ts) an admin can watch, in durable steps
  * (jobs/steps.ts).
  *
+ * Each relationship's corp tag ids are recorded as WeCom lists them, and a bound customer's CRM
+ * fields mapped to tag groups are set from them (docs/tags.md); a remark-mobile change, which
+ * WeCom announces with no event, is picked up here too.
+ *
  * Steps: the member list (one call); then one step per page (one call: ≤100 members, ≤100 contacts,
  * and the cursor to the next page, which the step returns), which records the page's relationships
  * in a few set-wise D1 statements and returns the contacts nobody bound yet; steps of
- * `BINDS_PER_STEP` of those bind or create their customers; after a group's last page, one step
+ * `BINDS_PER_STEP` of those bind or create their customers; when tag groups are mapped, steps of
+ * `BINDS_PER_STEP` contacts set the mapped CRM fields; after a group's last page, one step
  * ends the relationships of that group WeCom no longer shows. Every step stays within a D1 query
  * budget (jobs/steps.ts), since an invocation may run only so many.
  */
@@ -20,8 +25,10 @@ import { fatal, runJob, STEP_METER, transient, type JobSteps } from '../jobs/ste
 import type { WeComClient } from '../wecom/client.ts';
 import type { BatchByUserReply } from '../wecom/replies.ts';
 import { autoBind } from './auto-bind.ts';
-import { contactProfile } from './profile.ts';
-import type { ContactStore } from './store.ts';
+import { remarkChanges } from '../tags/diff.ts';
+import type { MappedSync } from '../tags/mappings.ts';
+import { contactProfile, type ProfileCache } from './profile.ts';
+import type { ContactStore, NewTouchpoint } from './store.ts';
 
 /** WeCom takes at most 100 userids per batch call, and at most 100 contacts per page. */
 export const USERS_PER_CALL = 100;
@@ -47,6 +54,8 @@ export interface ReconcileDeps {
   client: WeComClient;
   crm: Crm;
   store: ContactStore;
+  mappedSync: MappedSync;
+  profiles: ProfileCache;
   log: RunLog<ReconcileCounts>;
   autoCreate: boolean;
   now?: () => number;
@@ -63,9 +72,9 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
       const { follow_user: members } = await client.getFollowUserList().catch(fatal);
       run.phase = 'contacts';
       run.total = members.length;
-      return { run, members };
+      return { run, members, mapped: await deps.mappedSync.active() };
     });
-    const { members } = listed;
+    const { members, mapped } = listed;
     let run = listed.run;
 
     for (let offset = 0, group = 1; offset < members.length; offset += USERS_PER_CALL, group++) {
@@ -84,7 +93,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
           } catch (error) {
             if (transient(error)) fatal(error);
             recordFailure(next, `members ${chunk.join(',')}`, error);
-            return { run: next, cursor: '', seen: [] as string[], complete: false, unbound: [] as PageRow[] };
+            return { run: next, cursor: '', seen: [] as string[], complete: false, unbound: [] as PageRow[], contacts: [] as string[] };
           }
           const rows = reply.external_contact_list;
           const bound = new Map((await store.bindings(corpId, [...new Set(rows.map((row) => row.external_contact.external_userid))])).map((b) => [b.externalUserId, b.customerId]));
@@ -106,6 +115,29 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
             })),
           );
           next.counts.followsAdded += added.length;
+          await store.followsTags(
+            corpId,
+            rows.map(({ external_contact: contact, follow_info: follow }) => ({ externalUserId: contact.external_userid, userid: follow.userid, tagIds: follow.tag_id ?? [] })),
+          );
+          // WeCom sends no event when only the remark mobiles change: a cached profile that differs is dropped, and the change recorded.
+          const edits: NewTouchpoint[] = [];
+          for (const { external_contact: contact, follow_info: follow } of rows) {
+            const was = (await deps.profiles.get(corpId, contact.external_userid))?.followUsers.find((f) => f.userid === follow.userid);
+            const is = contactProfile(contact, [follow], now()).followUsers[0];
+            const changes = was && is ? remarkChanges(was, is) : [];
+            if (changes.length === 0) continue;
+            await deps.profiles.drop(corpId, contact.external_userid);
+            edits.push({
+              externalUserId: contact.external_userid,
+              customerId: bound.get(contact.external_userid) ?? null,
+              kind: 'contact_edited',
+              at: now(),
+              actorUserid: follow.userid,
+              detail: { changes, reason: 'reconciled' },
+              sourceKey: `reconcile-edit:${contact.external_userid}:${follow.userid}:${next.id}`,
+            });
+          }
+          await store.addTouchpoints(corpId, edits);
           // Contacts nobody bound yet, once each with the first member seen following them: bound in the next steps.
           const unbound = new Map<string, PageRow>();
           for (const row of rows) {
@@ -113,7 +145,8 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
             if (!bound.has(id) && !unbound.has(id)) unbound.set(id, row);
           }
           const seen = rows.map((row) => `${row.external_contact.external_userid}|${row.follow_info.userid}`);
-          return { run: next, cursor: reply.next_cursor || '', seen, complete: true, unbound: [...unbound.values()] };
+          const contacts = [...new Set(rows.map((row) => row.external_contact.external_userid))];
+          return { run: next, cursor: reply.next_cursor || '', seen, complete: true, unbound: [...unbound.values()], contacts };
         });
         run = result.run;
         for (const key of result.seen) seen.add(key);
@@ -134,6 +167,21 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
                   recordFailure(next, `contact ${contact.external_userid} of ${follow.userid}`, error);
                 }
               }
+              return { run: next };
+            })
+          ).run;
+        }
+        // A contact whose other followers come on a later page is written again then, ending equal.
+        for (let offset = 0, part = 1; mapped && offset < result.contacts.length; offset += BINDS_PER_STEP, part++) {
+          const slice = result.contacts.slice(offset, offset + BINDS_PER_STEP);
+          const before = run;
+          run = (
+            await steps.do(`fields ${group}.${page}.${part}`, async () => {
+              const next = structuredClone(before);
+              const synced = await deps.mappedSync.syncContacts(slice, 'system:reconcile');
+              synced.forEach((sync, i) => {
+                if (sync.status === 'pending') recordFailure(next, `CRM fields of contact ${slice[i]}`, new Error(sync.reason ?? 'kept to retry'));
+              });
               return { run: next };
             })
           ).run;

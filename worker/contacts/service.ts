@@ -13,7 +13,7 @@ import { WeComError } from '../wecom/errors.ts';
 import { contactInScope, customerInScope, linkersOf, type Scope } from './access.ts';
 import { rankSuggestions, type MatchReason } from './matching.ts';
 import { fetchProfile, profileMobiles, type ContactProfile, type ProfileCache } from './profile.ts';
-import type { Binding, ContactStore } from './store.ts';
+import { recordFollows, type Binding, type ContactStore } from './store.ts';
 import { customerView, memberNames } from './view.ts';
 import type { BindingResult, ContactView, NewCustomer } from '../wire.ts';
 
@@ -42,9 +42,7 @@ export function createContactsService(deps: ContactsDeps) {
     }
     const fetched = await fetchProfile(deps.client, externalUserId, now());
     await deps.cache.put(corpId, fetched);
-    for (const follow of fetched.followUsers) {
-      await store.followActive(corpId, externalUserId, follow.userid, follow.createdAt * 1000, now());
-    }
+    await recordFollows(store, corpId, fetched, now());
     return fetched;
   }
 

@@ -4,6 +4,7 @@
  * the company CRM keeps customers, this product keeps how WeCom contacts map onto them.
  */
 import type { RecordedDetail } from '../crm/port.ts';
+import type { ContactProfile } from './profile.ts';
 import type { Binding } from '../wire.ts';
 
 export type { Binding };
@@ -14,6 +15,8 @@ export interface Follow {
   state: 'active' | 'ended';
   addedAt: number | null;
   endedAt: number | null;
+  /** Corp tag ids on this relationship as WeCom last reported them; null when never read. */
+  tagIds: string[] | null;
 }
 
 export type TouchpointKind =
@@ -157,10 +160,39 @@ export function createContactStore(db: D1Database) {
 
     async follows(corpId: string, externalUserId: string): Promise<Follow[]> {
       const { results } = await db
-        .prepare('SELECT external_userid, userid, state, added_at, ended_at FROM contact_follows WHERE corp_id = ?1 AND external_userid = ?2')
+        .prepare('SELECT external_userid, userid, state, added_at, ended_at, tag_ids FROM contact_follows WHERE corp_id = ?1 AND external_userid = ?2')
         .bind(corpId, externalUserId)
-        .all<{ external_userid: string; userid: string; state: 'active' | 'ended'; added_at: number | null; ended_at: number | null }>();
-      return results.map((row) => ({ externalUserId: row.external_userid, userid: row.userid, state: row.state, addedAt: row.added_at, endedAt: row.ended_at }));
+        .all<{ external_userid: string; userid: string; state: 'active' | 'ended'; added_at: number | null; ended_at: number | null; tag_ids: string | null }>();
+      return results.map((row) => ({
+        externalUserId: row.external_userid,
+        userid: row.userid,
+        state: row.state,
+        addedAt: row.added_at,
+        endedAt: row.ended_at,
+        tagIds: row.tag_ids === null ? null : (JSON.parse(row.tag_ids) as string[]),
+      }));
+    },
+
+    /** Records the corp tag ids WeCom reports on a relationship already recorded. */
+    async followTags(corpId: string, externalUserId: string, userid: string, tagIds: readonly string[]): Promise<void> {
+      await db
+        .prepare('UPDATE contact_follows SET tag_ids = ?4 WHERE corp_id = ?1 AND external_userid = ?2 AND userid = ?3')
+        .bind(corpId, externalUserId, userid, JSON.stringify([...new Set(tagIds)].sort()))
+        .run();
+    },
+
+    /** `followTags` for a page of relationships, in one statement. */
+    async followsTags(corpId: string, follows: ReadonlyArray<{ externalUserId: string; userid: string; tagIds: readonly string[] }>): Promise<void> {
+      if (follows.length === 0) return;
+      const rows = follows.map((f) => ({ externalUserId: f.externalUserId, userid: f.userid, tagIds: JSON.stringify([...new Set(f.tagIds)].sort()) }));
+      await db
+        .prepare(
+          `UPDATE contact_follows SET tag_ids = page.tag_ids
+           FROM (SELECT json_extract(value, '$.externalUserId') AS external_userid, json_extract(value, '$.userid') AS userid, json_extract(value, '$.tagIds') AS tag_ids FROM json_each(?2)) AS page
+           WHERE contact_follows.corp_id = ?1 AND contact_follows.external_userid = page.external_userid AND contact_follows.userid = page.userid`,
+        )
+        .bind(corpId, JSON.stringify(rows))
+        .run();
     },
 
     /** Marks a relationship active; returns true when it was not active before. */
@@ -294,3 +326,12 @@ export function createContactStore(db: D1Database) {
 }
 
 export type ContactStore = ReturnType<typeof createContactStore>;
+
+/** What a profile read from WeCom teaches: each follower's relationship is active, with these corp tags. */
+export async function recordFollows(store: ContactStore, corpId: string, profile: ContactProfile, now: number): Promise<void> {
+  const externalUserId = profile.contact.externalUserId;
+  for (const follow of profile.followUsers) {
+    await store.followActive(corpId, externalUserId, follow.userid, follow.createdAt * 1000, now);
+    await store.followTags(corpId, externalUserId, follow.userid, follow.tags.flatMap((tag) => (tag.id ? [tag.id] : [])));
+  }
+}

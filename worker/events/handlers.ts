@@ -5,6 +5,10 @@
  */
 import { applyContactEvent } from '../contacts/events.ts';
 import { applyDirectoryEvent } from '../identity/directory-events.ts';
+import { applyTagEvent } from '../tags/events.ts';
 import { createRegistry } from './registry.ts';
 
-export const handlers = createRegistry().on('change_contact', applyDirectoryEvent).on('change_external_contact', applyContactEvent);
+export const handlers = createRegistry()
+  .on('change_contact', applyDirectoryEvent)
+  .on('change_external_contact', applyContactEvent)
+  .on('change_external_tag', applyTagEvent);

@@ -59,7 +59,7 @@ export class ReconcileWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     if (!services) return undefined;
     const { app, config, reconcileLog } = services;
     const start = event.payload.run as ReconcileRun;
-    const deps = { app, client: services.wecom, crm: services.crm, store: services.store, log: reconcileLog, autoCreate: config.autoCreateCustomers };
+    const deps = { app, client: services.wecom, crm: services.crm, store: services.store, mappedSync: services.mappedSync, profiles: services.profiles, log: reconcileLog, autoCreate: config.autoCreateCustomers };
     const run = await reconcile(start, deps, runSteps(stepOf(step), reconcileLog, start.id, meter));
     return { id: run.id, status: run.status };
   }

@@ -8,7 +8,7 @@
  *   token however many calls report the same stale one) and the call is retried once; a second
  *   refusal surfaces. Retrying after a refusal is safe even for writes: WeCom refused before acting.
  * - Reads (GETs and the documented read POSTs) are retried twice with a short backoff on timeouts,
- *   network errors, 5xx and errcode -1. Writes (remark, message/send) are never retried blindly:
+ *   network errors, 5xx and errcode -1. Writes (remark, mark_tag, the tag library, message/send) are never retried blindly:
  *   a timeout says nothing about whether WeCom already acted.
  * - Rate limits (45009/45033) are not retried: retrying only extends WeCom's block.
  * - URLs carry the access token or the secret, so they are never logged; log lines carry the
@@ -19,13 +19,19 @@ import { log } from '../log.ts';
 import { GETTOKEN_ENDPOINT, WeComError, WeComTransportError, isTokenRefusal, type WeComCallSite } from './errors.ts';
 import type {
   AccessTokenReply,
+  AddCorpTagReply,
+  AddCorpTagRequest,
   BatchByUserReply,
   BatchByUserRequest,
+  CorpTagListReply,
+  DelCorpTagRequest,
   DepartmentListReply,
+  EditCorpTagRequest,
   ExternalContactListReply,
   ExternalContactReply,
   FollowUserListReply,
   GroupChatReply,
+  MarkTagRequest,
   MessageRequest,
   MessageSendReply,
   RemarkRequest,
@@ -100,6 +106,13 @@ export interface WeComClient {
   /** A write: never retried after a timeout or a 5xx. */
   remarkExternalContact(request: RemarkRequest): Promise<WeComReply>;
   getGroupChat(chatId: string, needName?: boolean): Promise<GroupChatReply>;
+  /** The corp tag library (a read POST); no ids: all of it. */
+  getCorpTagList(filter?: { tag_id?: string[]; group_id?: string[] }): Promise<CorpTagListReply>;
+  /** Writes, never retried after a timeout or a 5xx: corp tags on one member's relationship, and the library. */
+  markTag(request: MarkTagRequest): Promise<WeComReply>;
+  addCorpTag(request: AddCorpTagRequest): Promise<AddCorpTagReply>;
+  editCorpTag(request: EditCorpTagRequest): Promise<WeComReply>;
+  delCorpTag(request: DelCorpTagRequest): Promise<WeComReply>;
   /** A write: never retried after a timeout or a 5xx. */
   sendMessage(message: MessageRequest): Promise<MessageSendReply>;
 }
@@ -293,6 +306,11 @@ export function createWeComClient(deps: WeComClientDeps): WeComClient {
     batchGetExternalContactsByUser: (request) => readPost<BatchByUserReply>('externalcontact/batch/get_by_user', request),
     remarkExternalContact: (request) => write<WeComReply>('externalcontact/remark', request),
     getGroupChat: (chatId, needName = false) => readPost<GroupChatReply>('externalcontact/groupchat/get', { chat_id: chatId, need_name: needName ? 1 : 0 }),
+    getCorpTagList: (filter = {}) => readPost<CorpTagListReply>('externalcontact/get_corp_tag_list', filter),
+    markTag: (request) => write<WeComReply>('externalcontact/mark_tag', request),
+    addCorpTag: (request) => write<AddCorpTagReply>('externalcontact/add_corp_tag', request),
+    editCorpTag: (request) => write<WeComReply>('externalcontact/edit_corp_tag', request),
+    delCorpTag: (request) => write<WeComReply>('externalcontact/del_corp_tag', request),
     sendMessage: (message) => write<MessageSendReply>('message/send', { ...message, agentid: Number(deps.app.agentId) }),
   };
 }

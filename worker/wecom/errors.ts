@@ -46,6 +46,16 @@ export const KNOWN_CODES: Readonly<Record<number, KnownCode>> = {
     hint: 'The login code was already used, is older than 5 minutes, or belongs to another app. Start the sign-in again.',
   },
   40058: { meaning: 'invalid parameter (不合法的参数)', kind: 'request', hint: "The request does not meet the API's requirements; WeCom's errmsg names the parameter." },
+  40068: {
+    meaning: 'invalid tag id (不合法的标签ID)',
+    kind: 'request',
+    hint: 'The tag or tag group does not exist (any more): it was deleted in WeCom, or it is a personal tag, which no API can set. Reload the tag list.',
+  },
+  40071: {
+    meaning: 'invalid tag name (不合法的标签名字)',
+    kind: 'request',
+    hint: 'The name is already used in that group (or by another group), or it is empty or too long. Choose another name.',
+  },
   40091: {
     meaning: 'invalid secret (secret不合法)',
     kind: 'configuration',
@@ -98,6 +108,11 @@ export const KNOWN_CODES: Readonly<Record<number, KnownCode>> = {
     meaning: 'no customer-contact permission (没有外部联系人权限)',
     kind: 'configuration',
     hint: 'Enable 客户联系 for this member (客户与上下游 → 客户联系 → 权限配置) and add the app under 客户联系 → 可调用接口的应用.',
+  },
+  301002: {
+    meaning: 'not allowed to operate on what another app created (无权限操作指定的应用)',
+    kind: 'request',
+    hint: 'WeCom lets an app edit or delete only the customer tags and groups it created itself. Tags made in the admin console or by another app are changed there: 客户与上下游 → 客户联系 → 客户标签.',
   },
   91040: {
     meaning: 'invalid ticket type (获取ticket的类型无效)',

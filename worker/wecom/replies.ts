@@ -228,3 +228,50 @@ export interface MessageSendReply extends WeComReply {
   msgid?: string;
   response_code?: string;
 }
+
+/** One group of the corp tag library; `deleted` appears only when the query named ids. */
+export interface CorpTagGroup {
+  group_id: string;
+  group_name: string;
+  create_time: number;
+  /** Larger first. */
+  order: number;
+  deleted?: boolean;
+  tag: Array<{ id: string; name: string; create_time: number; order: number; deleted?: boolean }>;
+}
+
+export interface CorpTagListReply extends WeComReply {
+  tag_group: CorpTagGroup[];
+}
+
+export interface MarkTagRequest {
+  userid: string;
+  external_userid: string;
+  add_tag?: string[];
+  remove_tag?: string[];
+}
+
+/** `group_id` adds to that group (then `group_name` and `order` are ignored); otherwise `group_name` names a new or existing group. */
+export interface AddCorpTagRequest {
+  group_id?: string;
+  group_name?: string;
+  order?: number;
+  tag: Array<{ name: string; order?: number }>;
+}
+
+/** The group with only the tags just created. */
+export interface AddCorpTagReply extends WeComReply {
+  tag_group: CorpTagGroup;
+}
+
+/** `id` is a tag or a group id. */
+export interface EditCorpTagRequest {
+  id: string;
+  name?: string;
+  order?: number;
+}
+
+export interface DelCorpTagRequest {
+  tag_id?: string[];
+  group_id?: string[];
+}
