@@ -88,12 +88,14 @@ describe('PATCH /api/contacts/:id/remark', () => {
     const cookie = await login('wangwu');
     await sim('faults', { path: 'externalcontact/remark', errcode: 40058 });
     expect(await (await edit(cookie, { remark: '新备注' })).json()).toMatchObject({ error: 'invalid_value', errcode: 40058 });
+    expect((await inWeCom(cookie))?.remark).toBe('');
     await sim('faults', { path: 'externalcontact/remark', errcode: 84061 });
     const ended = await edit(cookie, { remark: '新备注' });
     expect(ended.status).toBe(409);
     expect(await ended.json()).toMatchObject({ error: 'relationship_ended' });
-    expect((await inWeCom(cookie))?.remark).toBe('');
     expect(await remarkTouchpoints()).toEqual([]);
+    // WeCom says the relationship is gone: it is recorded as ended, so the contact is no longer the member's.
+    expect((await api(`/api/contacts/${LIU_YANG}`, cookie)).status).toBe(404);
   });
 
   it("changes only the reader's own relationship, and refuses a contact that is not theirs", async () => {

@@ -148,14 +148,18 @@ describe('POST /api/contacts/:id/tags', () => {
     expect(await tagTouchpoints(LIU_YANG)).toEqual([]);
   });
 
-  it('says the relationship ended when WeCom answers 84061, changing nothing', async () => {
+  it('says the relationship ended when WeCom answers 84061, changing nothing, and stops offering edits', async () => {
     const cookie = await login('wangwu');
-    await tagsOf(cookie);
+    expect((await tagsOf(cookie)).canEdit).toBe(true);
     await sim('faults', { path: 'externalcontact/mark_tag', errcode: 84061 });
     const response = await mark(cookie, { add: [LEVEL_A] });
     expect(response.status).toBe(409);
     expect(await response.json()).toMatchObject({ error: 'relationship_ended', errcode: 84061 });
     expect(await tagTouchpoints(LIU_YANG)).toEqual([]);
+    const follow = await env.DB.prepare("SELECT state FROM contact_follows WHERE external_userid = ?1 AND userid = 'wangwu'").bind(LIU_YANG).first<{ state: string }>();
+    expect(follow?.state).toBe('ended');
+    // The contact is no longer the member's: it answers like one WeCom does not know.
+    expect((await api(`/api/contacts/${LIU_YANG}/tags`, cookie)).status).toBe(404);
   });
 
   it('names the console step when the app may not call customer-contact APIs', async () => {

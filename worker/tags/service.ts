@@ -81,6 +81,22 @@ export function createTagsService(deps: TagsDeps) {
   const now = deps.now ?? Date.now;
   const { corpId, client, contacts, store } = deps;
 
+  /**
+   * A write on the member's relationship: when WeCom answers that it no longer exists (84061), the
+   * follow is recorded as ended and the cached profile dropped, so the sidebar stops offering edits.
+   */
+  async function relationshipWrite<T>(externalUserId: string, userid: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof WeComError && error.errcode === 84061) {
+        await store.followEnded(corpId, externalUserId, userid, now(), now());
+        await deps.cache.drop(corpId, externalUserId);
+      }
+      throw tagWriteError(error);
+    }
+  }
+
   /** The reader's own relationship: tags and remarks belong to it, so another member's is refused. */
   function ownFollow(loaded: ContactProfile, user: User): ProfileFollowUser {
     const follow = loaded.followUsers.find((f) => f.userid === user.wecomUserId);
@@ -138,7 +154,7 @@ export function createTagsService(deps: TagsDeps) {
       const remove = change.remove.filter((id) => before.has(id));
       if (add.length > 0 || remove.length > 0) {
         try {
-          await wecomWrite(() => client.markTag({ userid, external_userid: externalUserId, ...(add.length ? { add_tag: add } : {}), ...(remove.length ? { remove_tag: remove } : {}) }));
+          await relationshipWrite(externalUserId, userid, () => client.markTag({ userid, external_userid: externalUserId, ...(add.length ? { add_tag: add } : {}), ...(remove.length ? { remove_tag: remove } : {}) }));
         } catch (error) {
           // A tag deleted meanwhile: the next look at the library must not offer it again.
           if (error instanceof AppError && error.code === 'tag_not_found') await deps.library.refresh().catch(() => undefined);
@@ -184,7 +200,7 @@ export function createTagsService(deps: TagsDeps) {
       if (wanted.description !== before.description) request.description = wanted.description;
       // The list replaces WeCom's whole list; [""] is how WeCom clears it.
       if (remarkChanges(before, wanted).some((c) => c.field === 'remarkMobiles')) request.remark_mobiles = wanted.remarkMobiles.length > 0 ? wanted.remarkMobiles : [''];
-      await wecomWrite(() => client.remarkExternalContact(request));
+      await relationshipWrite(externalUserId, before.userid, () => client.remarkExternalContact(request));
       const after = await reread(externalUserId, async () => ({ ...loaded, followUsers: loaded.followUsers.map((f) => (f.userid === before.userid ? wanted : f)) }));
       const followUser = after.followUsers.find((f) => f.userid === before.userid) ?? wanted;
       const changes: FieldChange[] = remarkChanges(before, followUser);
