@@ -191,6 +191,7 @@ export interface JobMeasure {
   wecomCalls: number;
   callsPerMember: number;
   maxStepWecomCalls: number;
+  maxStepD1Queries: number;
   done: number;
   total: number;
   rowsWritten: Record<string, number>;
@@ -209,7 +210,7 @@ function countRows(db: Sqlite): Record<string, number> {
   return Object.fromEntries(COUNTED.map((table) => [table, Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n)]));
 }
 
-type RunView = { id: number; status: string; done: number; total: number; steps?: number; wecomCalls?: number; maxStepWecomCalls?: number; error: string | null };
+type RunView = { id: number; status: string; done: number; total: number; steps?: number; wecomCalls?: number; maxStepWecomCalls?: number; maxStepD1Queries?: number; error: string | null };
 
 async function runJob(target: Target, cookie: string, job: 'org-sync' | 'reconcile', members: number, limitMs: number): Promise<JobMeasure> {
   const db = await openD1(target.persistTo, true);
@@ -241,6 +242,7 @@ async function runJob(target: Target, cookie: string, job: 'org-sync' | 'reconci
       wecomCalls,
       callsPerMember: wecomCalls / members,
       maxStepWecomCalls: run.maxStepWecomCalls ?? NaN,
+      maxStepD1Queries: run.maxStepD1Queries ?? NaN,
       done: run.done,
       total: run.total,
       rowsWritten: Object.fromEntries(COUNTED.map((table) => [table, (after[table] ?? 0) - (before[table] ?? 0)])),
