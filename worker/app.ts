@@ -12,6 +12,7 @@ import { byClientIp, byMember, rateLimit } from './http/rate-limit.ts';
 import { sameOriginWrites } from './http/same-origin.ts';
 import { log } from './log.ts';
 import { admin } from './routes/admin.ts';
+import { appMessagesAdmin, lostCustomers } from './routes/app-messages-admin.ts';
 import { auth } from './routes/auth.ts';
 import { callback } from './routes/callback.ts';
 import { chats } from './routes/chats.ts';
@@ -19,9 +20,11 @@ import { contacts } from './routes/contacts.ts';
 import { customersRoute } from './routes/customers.ts';
 import { diagnostics } from './routes/diagnostics.ts';
 import { domainVerify } from './routes/domain-verify.ts';
+import { followUpsRoute } from './routes/follow-ups.ts';
 import { health } from './routes/health.ts';
 import { jssdk } from './routes/jssdk.ts';
 import { me } from './routes/me.ts';
+import { notifications } from './routes/notifications.ts';
 import { sidebarPage } from './routes/page.ts';
 import { createServices } from './services.ts';
 import type { AppEnv } from './types.ts';
@@ -67,11 +70,15 @@ export function createApp() {
   // Each lookup is a WeCom call against the corp's quota: counted per member, not per session.
   const lookupLimit = rateLimit('CONTACT_LOOKUP_LIMIT', byMember, 60);
   app.use('/api/contacts/:id', (c, next) => (c.req.method === 'GET' ? lookupLimit(c, next) : next()));
+  app.route('/api/me/notifications', notifications);
   app.route('/api/me', me);
   app.route('/api/contacts', contacts);
+  app.route('/api/customers', followUpsRoute);
   app.route('/api/customers', customersRoute);
   app.route('/api/chats', chats);
   app.route('/api/admin/diagnostics', diagnostics);
+  app.route('/api/admin/lost-customers', lostCustomers);
+  app.route('/api/admin/app-messages', appMessagesAdmin);
   app.route('/api/admin', admin);
 
   app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));

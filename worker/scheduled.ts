@@ -2,7 +2,9 @@
  * @module
  * Cron jobs (see `[triggers]` in wrangler.toml). Every trigger prunes the event log and the built-in
  * CRM's idempotency keys past their retention; the daily one then runs, for every configured app,
- * the org sync and the contact reconciliation (which needs the members the sync brings).
+ * the org sync and the contact reconciliation (which needs the members the sync brings). Every five
+ * minutes, off the hour and the half hour (when WeCom's message delivery is busiest, docs/wecom.md
+ * §7.1), the reminder trigger sends follow-up reminders and alerts left pending (worker/notify/).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
 import { configOf } from './env.ts';
@@ -13,6 +15,29 @@ import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
 import { appServices } from './services.ts';
+
+/** Every five minutes at :03, :08 … :58. */
+export const REMINDER_CRON = '3,8,13,18,23,28,33,38,43,48,53,58 * * * *';
+
+/** For every app: queue the follow-ups that fell due (one app per corp), then send what is due. */
+export async function runReminderJobs(env: Env): Promise<void> {
+  const config = configOf(env);
+  if (!config.ok) {
+    log('error', 'scheduled.config_incomplete', { cron: REMINDER_CRON, problems: config.problems.join('; ') });
+    return;
+  }
+  const corps = new Set<string>();
+  for (const app of config.config.apps) {
+    const started = Date.now();
+    try {
+      const run = await appServices(env, config.config, app).notify.runReminders(!corps.has(app.corpId));
+      corps.add(app.corpId);
+      log('info', 'scheduled.reminders', { corpId: app.corpId, agentId: app.agentId, ...run, ms: Date.now() - started });
+    } catch (error) {
+      log('error', 'scheduled.reminders_failed', { corpId: app.corpId, agentId: app.agentId, message: String(error) });
+    }
+  }
+}
 
 /** Hourly, prune only: each run then deletes about an hour's worth of rows, in small statements. */
 export const PRUNE_CRON = '17 * * * *';
@@ -32,6 +57,7 @@ export async function pruneStorage(db: D1Database, now: number): Promise<void> {
  * this only starts them.
  */
 export async function runScheduledJobs(cron: string, env: Env, now: number): Promise<void> {
+  if (cron === REMINDER_CRON) return runReminderJobs(env);
   try {
     await pruneStorage(env.DB, now);
   } catch (error) {

@@ -22,6 +22,7 @@ import { createOrgSyncLog, type OrgSyncCounts } from './identity/org-sync.ts';
 import { createSessionStore, type Session, type SessionStore } from './identity/sessions.ts';
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';
 import { createWorkflowEngine } from './jobs/engine.ts';
+import { createNotifier, type Notifier } from './notify/service.ts';
 import type { JobEngine, RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
 import { tokensFor, wecomClientFor, type AppTokens } from './wecom/tokens.ts';
@@ -64,6 +65,8 @@ export interface AppServices {
   /** Where the long jobs run: a Workflow instance per run. */
   orgSyncJobs: JobEngine<OrgSyncCounts>;
   reconcileJobs: JobEngine<ReconcileCounts>;
+  /** Follow-up reminders and alerts as WeCom app messages. */
+  notify: Notifier;
 }
 
 /** What a signed-in request works with: its app's services and the reader's scope. */
@@ -94,6 +97,7 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
     reconcileLog: createReconcileLog(env.DB, app),
     orgSyncJobs: createWorkflowEngine(env.ORG_SYNC_WORKFLOW, app),
     reconcileJobs: createWorkflowEngine(env.RECONCILE_WORKFLOW, app),
+    notify: createNotifier({ app, db: env.DB, wecom, crm, store, profiles, publicOrigin: config.publicOrigin, newCustomers: config.notifyNewCustomers }),
   };
 }
 

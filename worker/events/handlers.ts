@@ -5,6 +5,11 @@
  */
 import { applyContactEvent } from '../contacts/events.ts';
 import { applyDirectoryEvent } from '../identity/directory-events.ts';
+import { alertOnContactEvent } from '../notify/alerts.ts';
 import { createRegistry } from './registry.ts';
 
-export const handlers = createRegistry().on('change_contact', applyDirectoryEvent).on('change_external_contact', applyContactEvent);
+export const handlers = createRegistry()
+  .on('change_contact', applyDirectoryEvent)
+  .on('change_external_contact', applyContactEvent)
+  // After the contact's own handler, which writes the touchpoint the alert names its recipients on.
+  .on('change_external_contact', alertOnContactEvent);
