@@ -94,7 +94,7 @@ describe('lost-customer alerts', () => {
     expect(bound).toMatchObject({ member: { userid: 'wangwu' }, customerId, name: '星河贸易 陈静', notified: [{ userid: 'wangwu' }] });
     // Without a customer the alert names the contact as WeCom knows them and links to the contact.
     expect(items.find((item) => item.externalUserId === LIU_YANG)).toMatchObject({ customerId: null, name: '刘洋' });
-    expect((await simMessages()).find((m) => m.request.textcard.url.includes(`contact=${LIU_YANG}`))).toBeDefined();
+    expect((await simMessages()).find((m) => m.request.textcard.url.includes(`external=${LIU_YANG}`))).toBeDefined();
 
     expect(await list('?member=lisi')).toEqual([]);
     expect(await list('?from=2020-01-01&to=2020-01-31')).toEqual([]);

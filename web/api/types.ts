@@ -5,7 +5,7 @@
  * typecheck here instead of a screen in production. Only the closed lists are values (a few
  * bytes in the bundle); everything else is erased.
  */
-export { DIAGNOSTIC_CHECKS, ROLES, STAGES, TIMELINE_KINDS } from '../../worker/wire.ts';
+export { DIAGNOSTIC_CHECKS, NOTIFICATION_KINDS, ROLES, STAGES, TIMELINE_KINDS } from '../../worker/wire.ts';
 export type {
   AdminEvent,
   AdminEventList,
@@ -47,6 +47,14 @@ export type {
   CheckStatus as DiagnosticStatus,
   DetailValue as DiagnosticDetail,
   CheckResult as DiagnosticCheck,
+  FollowUpView as FollowUp,
+  FollowUpAnswer,
+  NotificationKind,
+  NotificationSettings,
+  LostCustomer,
+  LostCustomerList,
+  AppMessageFailure,
+  AppMessageFailureList,
 } from '../../worker/wire.ts';
 import type { OrgSyncRunView, Person, ReconcileRunView } from '../../worker/wire.ts';
 

@@ -75,9 +75,9 @@ export function customerLink(publicOrigin: string, customerId: string): string {
   return `${publicOrigin}/?customer=${encodeURIComponent(customerId)}`;
 }
 
-/** A contact with no customer record: the contact screen (`#/contact/<id>`) in the same way. */
+/** A contact with no customer record: the contact screen (`#/contact/<id>`) in the same way (`?external=`: `contact` in a page's query is the simulated WeCom client's in development). */
 export function contactLink(publicOrigin: string, externalUserId: string): string {
-  return `${publicOrigin}/?contact=${encodeURIComponent(externalUserId)}`;
+  return `${publicOrigin}/?external=${encodeURIComponent(externalUserId)}`;
 }
 
 function card(title: string, lines: readonly Line[], url: string): Textcard {
