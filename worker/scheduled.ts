@@ -7,7 +7,10 @@
  * §7.1), the reminder trigger sends follow-up reminders and alerts left pending (worker/notify/).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
+import { PRUNE_CRON, REMINDER_CRON } from './crons.ts';
 import { configOf } from './env.ts';
+
+export { PRUNE_CRON, REMINDER_CRON };
 import type { Env } from './bindings.ts';
 import { startReconcile } from './contacts/jobs.ts';
 import { sweepUnsent } from './events/dispatch.ts';
@@ -16,8 +19,6 @@ import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
 import { appServices } from './services.ts';
 
-/** Every five minutes at :03, :08 … :58. */
-export const REMINDER_CRON = '3,8,13,18,23,28,33,38,43,48,53,58 * * * *';
 
 /** For every app: queue the follow-ups that fell due (one app per corp), then send what is due. */
 export async function runReminderJobs(env: Env): Promise<void> {
@@ -39,8 +40,6 @@ export async function runReminderJobs(env: Env): Promise<void> {
   }
 }
 
-/** Hourly, prune only: each run then deletes about an hour's worth of rows, in small statements. */
-export const PRUNE_CRON = '17 * * * *';
 const PRUNE_BATCH = 500;
 // 10,000 rows of each table per run; anything left goes on the next run.
 const PRUNE_MAX_BATCHES = 20;
