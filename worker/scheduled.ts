@@ -4,7 +4,7 @@
  * CRM's idempotency keys past their retention; the daily one then runs, for every configured app,
  * the org sync and the contact reconciliation (which needs the members the sync brings). Every five
  * minutes, off the hour and the half hour (when WeCom's message delivery is busiest, docs/wecom.md
- * §7.1), the reminder trigger sends follow-up reminders and alerts left pending (worker/notify/).
+ * §7.2), the reminder trigger sends follow-up reminders and alerts left pending (worker/notify/).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
 import { PRUNE_CRON, REMINDER_CRON } from './crons.ts';

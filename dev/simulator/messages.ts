@@ -1,6 +1,6 @@
 /**
  * @module
- * `message/send` (application messages, docs/wecom.md §7.1) with WeCom's rules:
+ * `message/send` (application messages, docs/wecom.md §7.2) with WeCom's rules:
  * - recipients outside the app's visible range come back in `invaliduser`; none valid is 81013;
  * - `textcard` needs title, description and url; a title over 128 bytes or a description over 512
  *   is cut by WeCom, which the simulator records as `truncated` (WeCom's pages say it cuts; it may

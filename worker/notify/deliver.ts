@@ -2,7 +2,7 @@
  * @module
  * Sending queued app messages: claim (outbox.ts), `message/send`, record the outcome. The rules:
  * - Every send asks WeCom to drop repeats of the same request within DUPLICATE_CHECK_SECONDS
- *   (`enable_duplicate_check`, docs/wecom.md §7.1), and a message's request is the same bytes on
+ *   (`enable_duplicate_check`, docs/wecom.md §7.2), and a message's request is the same bytes on
  *   every attempt. So a send whose outcome is unknown (a timeout, a network error, a 5xx, WeCom's
  *   -1, a sender that died holding the lease) is sent again only while that window, counted from
  *   the first attempt, still covers it; after that it is marked failed (`outcome_unknown`) rather
@@ -20,7 +20,7 @@ import type { WeComClient } from '../wecom/client.ts';
 import { WeComError, WeComTransportError } from '../wecom/errors.ts';
 import type { Outbox, OutboxMessage } from './outbox.ts';
 
-/** WeCom's default window; its documented maximum is 4 hours (docs/wecom.md §7.1). */
+/** WeCom's default window (docs/wecom.md §7.2; longer ones, up to 4 hours, are unconfirmed). */
 export const DUPLICATE_CHECK_SECONDS = 1_800;
 /** A resend must reach WeCom while the first attempt is still inside the window. */
 const RESEND_MARGIN_MS = 5 * 60_000;

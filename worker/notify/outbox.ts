@@ -5,7 +5,7 @@
  * queue one message. A sender claims a row with one conditional UPDATE before it calls WeCom: the
  * row must still be claimable (pending and due, or a lease that ran out) and the member must still
  * have room under WeCom's per-member limits, counted here from our own attempts (docs/wecom.md
- * §7.1: WeCom drops what goes over, without an error). D1 runs statements one at a time, so two
+ * §7.2: WeCom drops what goes over, without an error). D1 runs statements one at a time, so two
  * senders never both win a row, nor both take a member's last slot.
  */
 import { NOTIFICATION_KINDS, type NotificationKind } from '../wire.ts';
@@ -14,7 +14,7 @@ import type { Textcard } from './textcard.ts';
 export const MESSAGE_KINDS = NOTIFICATION_KINDS;
 export type MessageKind = NotificationKind;
 
-/** WeCom's per app, per member limits (docs/wecom.md §7.1). */
+/** WeCom's per app, per member limits (docs/wecom.md §7.2). */
 export const PER_MEMBER_MINUTE = 30;
 export const PER_MEMBER_HOUR = 1_000;
 

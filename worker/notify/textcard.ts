@@ -1,6 +1,6 @@
 /**
  * @module
- * The app messages' cards (WeCom `textcard`, docs/wecom.md §7.1): title and description cut to
+ * The app messages' cards (WeCom `textcard`, docs/wecom.md §7.2): title and description cut to
  * WeCom's byte limits on a character boundary, and the link that opens the sidebar on a customer.
  * Pure: plain values in, the card out. The cards are in Chinese, the corp's language; the same
  * reminder always yields the same bytes, which WeCom's duplicate check compares (deliver.ts).
