@@ -1,7 +1,7 @@
 /**
  * @module
- * Cron jobs (see `[triggers]` in wrangler.toml). Every trigger prunes the event log and the built-in
- * CRM's idempotency keys past their retention; the daily one then runs, for every configured app,
+ * Cron jobs (see `[triggers]` in wrangler.toml). The hourly and daily triggers prune the event log,
+ * the built-in CRM's idempotency keys and finished app messages past their retention; the daily one then runs, for every configured app,
  * the org sync and the contact reconciliation (which needs the members the sync brings). Every five
  * minutes, off the hour and the half hour (when WeCom's message delivery is busiest, docs/wecom.md
  * §7.2), the reminder trigger sends follow-up reminders and alerts left pending (worker/notify/).
@@ -17,6 +17,7 @@ import { sweepUnsent } from './events/dispatch.ts';
 import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
+import { APP_MESSAGE_RETENTION_MS, pruneAppMessages } from './notify/outbox.ts';
 import { appServices } from './services.ts';
 
 
@@ -48,7 +49,8 @@ export async function pruneStorage(db: D1Database, now: number): Promise<void> {
   const started = Date.now();
   const events = await createEventStore(db).pruneSettled(now - EVENT_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
   const idempotencyKeys = await pruneIdempotencyKeys(db, now - CRM_IDEMPOTENCY_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
-  log('info', 'scheduled.pruned', { events, idempotencyKeys, ms: Date.now() - started });
+  const appMessages = await pruneAppMessages(db, now - APP_MESSAGE_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
+  log('info', 'scheduled.pruned', { events, idempotencyKeys, appMessages, ms: Date.now() - started });
 }
 
 /**

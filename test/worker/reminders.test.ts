@@ -119,6 +119,31 @@ describe('the reminder job', () => {
     expect((await messageRows()).every((row) => row.status === 'sent')).toBe(true);
   });
 
+  it("still reaches a member queued behind another member's backlog", async () => {
+    for (let index = 0; index < PER_MEMBER_MINUTE + 60; index++) await dueFollowUp(await seedCustomer(`王五的客户${index}`, 'wangwu'), '', 120_000 - index);
+    for (let index = 0; index < 2; index++) await dueFollowUp(await seedCustomer(`李四的客户${index}`, 'lisi'), '', 30_000 - index);
+    await runReminderCron();
+    const received = (await simMessages()).map((m) => m.request.touser);
+    expect(received.filter((userid) => userid === 'wangwu')).toHaveLength(PER_MEMBER_MINUTE);
+    expect(received.filter((userid) => userid === 'lisi')).toHaveLength(2);
+  });
+
+  it('prunes finished messages after 30 days, never pending ones', async () => {
+    await dueFollowUp(await seedCustomer('旧消息', 'wangwu'));
+    await runReminderCron();
+    await env.DB.prepare("INSERT INTO app_messages (corp_id, agent_id, kind, source_key, touser, textcard, status, next_at, created_at) VALUES (?1, ?2, 'reminder', 'old-pending', 'wangwu', '{}', 'pending', ?3, 0)")
+      .bind(corpId, env.WECOM_AGENT_ID, Date.now() + HOUR)
+      .run();
+    await env.DB.prepare("UPDATE app_messages SET finished_at = ?1, created_at = 0 WHERE status = 'sent'").bind(Date.now() - 31 * 24 * HOUR).run();
+    const { PRUNE_CRON } = await import('../../worker/crons.ts');
+    const { default: worker } = await import('../../worker/index.ts');
+    const { createExecutionContext, createScheduledController, waitOnExecutionContext } = await import('cloudflare:test');
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: PRUNE_CRON, scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await messageRows()).map((row) => row.status)).toEqual(['pending']);
+  });
+
   it('records a member outside the visible range (81013) as failed, never retries it, and shows it to admins', async () => {
     const id = await seedCustomer('财务部的客户', 'zhouba');
     await dueFollowUp(id);

@@ -101,6 +101,26 @@ const toMessage = (row: Row): OutboxMessage => ({
   finishedAt: row.finished_at,
 });
 
+/**
+ * Finished messages (sent, failed, muted) are kept 30 days: long past any replay of what queued them
+ * (callbacks are accepted within 5 minutes, events are kept 7 days) and past the hour the per-member
+ * accounting looks back. Pending and claimed rows are never pruned.
+ */
+export const APP_MESSAGE_RETENTION_MS = 30 * 86_400_000;
+
+export async function pruneAppMessages(db: D1Database, before: number, batch: number, maxBatches: number): Promise<number> {
+  let deleted = 0;
+  for (let round = 0; round < maxBatches; round++) {
+    const { meta } = await db
+      .prepare("DELETE FROM app_messages WHERE id IN (SELECT id FROM app_messages WHERE status IN ('sent', 'failed', 'muted') AND finished_at < ?1 LIMIT ?2)")
+      .bind(before, batch)
+      .run();
+    deleted += meta.changes;
+    if (meta.changes < batch) break;
+  }
+  return deleted;
+}
+
 export function createOutbox(db: D1Database, app: { corpId: string; agentId: string }) {
   const { corpId, agentId } = app;
 

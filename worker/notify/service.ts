@@ -36,6 +36,8 @@ export interface NotifierDeps {
 
 /** Sends per app per cron run: one WeCom call each, well inside an invocation's subrequest limit (50 on Workers Free). */
 export const SENDS_PER_RUN = 40;
+/** Due messages read per run: enough to reach members behind another member's backlog. */
+const DUE_PER_RUN = 500;
 /** Follow-ups that fell due, queued per run; the rest wait for the next run. */
 const FOLLOW_UPS_PER_RUN = 200;
 
@@ -120,9 +122,17 @@ export function createNotifier(deps: NotifierDeps) {
         }
       }
       const tally: Record<SendOutcome, keyof ReminderRun> = { sent: 'sent', failed: 'failed', retry: 'retried', skipped: 'deferred' };
-      for (const message of await outbox.due(now(), SENDS_PER_RUN * 2)) {
+      // A member at WeCom's limit is passed over for the rest of the run, so others behind their backlog still get theirs.
+      const full = new Set<string>();
+      for (const message of await outbox.due(now(), DUE_PER_RUN)) {
         if (run.sent + run.failed + run.retried >= SENDS_PER_RUN) break;
-        run[tally[await deliver(deliverDeps, message)]] += 1;
+        if (full.has(message.touser)) {
+          run.deferred += 1;
+          continue;
+        }
+        const outcome = await deliver(deliverDeps, message);
+        if (outcome === 'skipped') full.add(message.touser);
+        run[tally[outcome]] += 1;
       }
       return run;
     },
