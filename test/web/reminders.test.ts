@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FollowUp, LostCustomer } from '../../web/api/types.ts';
 import { initialRoute, parseHash, route } from '../../web/router.ts';
-import { adminMe, boundDetail, customer, ids, me, notes, timeline } from './fixtures.ts';
+import { adminMe, boundDetail, customer, diagnosticsReport, ids, me, notes, timeline } from './fixtures.ts';
 import { settled, startApp } from './harness.ts';
 
 const CUSTOMER = 'cus_xinghe';
@@ -173,5 +173,34 @@ describe('the lost-customers page', () => {
     const { wrapper, api } = await startApp({ url: '/#/admin/lost-customers', routes: {} });
     expect(wrapper.find('[data-testid="lost-customers"]').exists()).toBe(false);
     expect(api.count('GET /api/admin/lost-customers')).toBe(0);
+  });
+});
+
+describe('app messages on the diagnostics page', () => {
+  it('lists messages that failed for good, with the reason in words and the errcode', async () => {
+    const { wrapper } = await startApp({
+      url: '/#/admin/diagnostics',
+      me: adminMe(),
+      routes: {
+        'GET /api/admin/diagnostics': { body: diagnosticsReport() },
+        'GET /api/admin/app-messages/failures': {
+          body: { failures: [{ id: 7, kind: 'reminder', touser: 'zhouba', customerId: CUSTOMER, attempts: 1, errcode: 81013, reason: 'wecom_81013', at: Date.UTC(2030, 0, 1) }] },
+        },
+      },
+    });
+    const [item] = wrapper.findAll('[data-testid="app-message-failure"]');
+    expect(item?.text()).toContain('跟进提醒');
+    expect(item?.text()).toContain('zhouba');
+    expect(item?.text()).toContain('接收人全部无效');
+    expect(item?.text()).toContain('81013');
+  });
+
+  it('says when nothing failed', async () => {
+    const { wrapper } = await startApp({
+      url: '/#/admin/diagnostics',
+      me: adminMe(),
+      routes: { 'GET /api/admin/diagnostics': { body: diagnosticsReport() }, 'GET /api/admin/app-messages/failures': { body: { failures: [] } } },
+    });
+    expect(wrapper.find('[data-testid="app-message-failures"]').text()).toContain('最近没有发送失败的应用消息');
   });
 });
