@@ -22,6 +22,7 @@ import { createOrgSyncLog, type OrgSyncCounts } from './identity/org-sync.ts';
 import { createSessionStore, type Session, type SessionStore } from './identity/sessions.ts';
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';
 import { createWorkflowEngine } from './jobs/engine.ts';
+import { createFollowUpAccess, type FollowUpAccess } from './notify/follow-up-access.ts';
 import { createNotifier, type Notifier } from './notify/service.ts';
 import type { JobEngine, RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
@@ -67,6 +68,8 @@ export interface AppServices {
   reconcileJobs: JobEngine<ReconcileCounts>;
   /** Follow-up reminders and alerts as WeCom app messages. */
   notify: Notifier;
+  /** A customer's follow-up time, under the customer's read and edit rules. */
+  followUps: FollowUpAccess;
 }
 
 /** What a signed-in request works with: its app's services and the reader's scope. */
@@ -82,6 +85,8 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
   const profiles = createProfileCache(env.KV);
   const users = createUserRepo(env.DB);
   const corpId = app.corpId;
+  const customers = createCustomersService({ corpId, crm, store, db: env.DB });
+  const notify = createNotifier({ app, db: env.DB, wecom, crm, store, profiles, publicOrigin: config.publicOrigin, newCustomers: config.notifyNewCustomers });
   return {
     app,
     config,
@@ -91,13 +96,14 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
     profiles,
     users,
     contacts: createContactsService({ corpId, client: wecom, crm, store, cache: profiles, users, db: env.DB }),
-    customers: createCustomersService({ corpId, crm, store, db: env.DB }),
+    customers,
     events: createEventStore(env.DB),
     orgSyncLog: createOrgSyncLog(env.DB, app),
     reconcileLog: createReconcileLog(env.DB, app),
     orgSyncJobs: createWorkflowEngine(env.ORG_SYNC_WORKFLOW, app),
     reconcileJobs: createWorkflowEngine(env.RECONCILE_WORKFLOW, app),
-    notify: createNotifier({ app, db: env.DB, wecom, crm, store, profiles, publicOrigin: config.publicOrigin, newCustomers: config.notifyNewCustomers }),
+    notify,
+    followUps: createFollowUpAccess({ corpId, db: env.DB, customers, followUps: notify.followUps }),
   };
 }
 

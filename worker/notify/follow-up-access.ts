@@ -51,3 +51,5 @@ export function createFollowUpAccess(deps: FollowUpAccessDeps) {
     },
   };
 }
+
+export type FollowUpAccess = ReturnType<typeof createFollowUpAccess>;

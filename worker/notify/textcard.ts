@@ -26,6 +26,7 @@ export function byteLength(text: string): number {
 export function fitBytes(text: string, max: number): string {
   if (byteLength(text) <= max) return text;
   const budget = max - byteLength('…');
+  if (budget < 0) return '';
   let out = '';
   let used = 0;
   for (const char of text) {

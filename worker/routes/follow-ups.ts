@@ -2,10 +2,9 @@
  * @module
  * `/api/customers/:id/follow-up`: read, set and clear a customer's next follow-up time.
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { AppError } from '../errors.ts';
 import { checkId } from '../ids.ts';
-import { createFollowUpAccess } from '../notify/follow-up-access.ts';
 import type { AppEnv } from '../types.ts';
 import type { FollowUpAnswer, FollowUpInput } from '../wire.ts';
 
@@ -13,11 +12,6 @@ const NOTE_MAX = 200;
 /** A time a little in the past is allowed (a slow form); the reminder then goes on the next run. */
 const PAST_SLACK_MS = 10 * 60_000;
 const FUTURE_MAX_MS = 2 * 366 * 86_400_000;
-
-function access(c: Context<AppEnv>) {
-  const services = c.var.services;
-  return createFollowUpAccess({ corpId: services.app.corpId, db: c.env.DB, customers: services.customers, followUps: services.notify.followUps });
-}
 
 function readInput(body: unknown, now: number): { dueAt: number; note: string } {
   const input = (typeof body === 'object' && body !== null ? body : {}) as Partial<Record<keyof FollowUpInput, unknown>>;
@@ -31,7 +25,7 @@ function readInput(body: unknown, now: number): { dueAt: number; note: string } 
 
 export const followUpsRoute = new Hono<AppEnv>()
   .get('/:id/follow-up', async (c) => {
-    const followUp = await access(c).get(checkId('customer', c.req.param('id')), await c.var.services.scope());
+    const followUp = await c.var.services.followUps.get(checkId('customer', c.req.param('id')), await c.var.services.scope());
     return c.json({ followUp } satisfies FollowUpAnswer);
   })
 
@@ -40,11 +34,11 @@ export const followUpsRoute = new Hono<AppEnv>()
     const now = Date.now();
     const input = readInput(await c.req.json().catch(() => undefined), now);
     const userid = c.var.user.wecomUserId ?? `user:${c.var.user.id}`;
-    const followUp = await access(c).set(id, input, userid, await c.var.services.scope(), now);
+    const followUp = await c.var.services.followUps.set(id, input, userid, await c.var.services.scope(), now);
     return c.json({ followUp } satisfies FollowUpAnswer);
   })
 
   .delete('/:id/follow-up', async (c) => {
-    await access(c).clear(checkId('customer', c.req.param('id')), await c.var.services.scope());
+    await c.var.services.followUps.clear(checkId('customer', c.req.param('id')), await c.var.services.scope());
     return c.json({ followUp: null } satisfies FollowUpAnswer);
   });
