@@ -33,10 +33,10 @@ export async function loginAs(target: Target, userid: string): Promise<string> {
   return sid;
 }
 
-type Sqlite = import('node:sqlite').DatabaseSync;
+export type Sqlite = import('node:sqlite').DatabaseSync;
 
 /** The local D1 file wrangler dev keeps under `persistTo`. */
-async function openD1(persistTo: string, readOnly: boolean): Promise<Sqlite> {
+export async function openD1(persistTo: string, readOnly: boolean): Promise<Sqlite> {
   const dir = join(persistTo, 'v3', 'd1');
   const files = (readdirSync(dir, { recursive: true }) as string[]).filter((name) => name.endsWith('.sqlite') && !name.includes('metadata'));
   if (files.length !== 1) throw new Error(`expected one D1 database under ${dir}, found ${files.length}`);

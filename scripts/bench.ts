@@ -10,7 +10,9 @@
  * 4. the sidebar's first-load JavaScript and, in Chromium, the time to a filled contact card with
  *    the API requests and sequential round trips it took;
  * 5. customer search with 100,000 customers against the same queries with 1,000, and org sync and
- *    reconciliation of a big simulated corp (bench-jobs.ts).
+ *    reconciliation of a big simulated corp (bench-jobs.ts);
+ * 6. the reminder job: reminders sent per second against the simulator, WeCom calls per reminder, and
+ *    each sent exactly once within WeCom's per-member limit (bench-reminders.ts).
  * Prints a table and writes bench-results.json. The product runs with the demo configuration and its
  * own simulator, in a temporary state directory, on free loopback ports; it stops by itself.
  */
@@ -19,6 +21,7 @@ import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchIntake, type IntakeResult } from './bench-intake.ts';
 import { benchBigCorp, benchSearch, type BigCorpResult, type BigCorpSize, type SearchResult } from './bench-jobs.ts';
+import { benchReminders, type ReminderBenchResult } from './bench-reminders.ts';
 import { benchBurst, benchTokens, type BurstResult, type Target, type TokenResult } from './bench-product.ts';
 import { benchSidebar, firstLoadJs, type FirstLoadJs, type SidebarResult } from './bench-sidebar.ts';
 import { benchVolume, type VolumeResult } from './bench-volume.ts';
@@ -195,6 +198,18 @@ function bigCorpRows(part: Part<BigCorpResult>): Row[] {
   ]);
 }
 
+function reminderRows(part: Part<ReminderBenchResult>): Row[] {
+  if (failed(part)) return [['Reminder job', 'not measured', part.error, '']];
+  return [
+    [
+      `Reminder job against the simulator: ${part.reminders} follow-ups due for ${part.members} members (${part.reminders / part.members} each, a minute's worth of WeCom's per-member limit), the cron fired run after run (\`wrangler dev --test-scheduled\`)`,
+      `${fmt(part.perSecond, 1)} reminders/s of run time (${part.sent} in ${part.runs} runs, ${fmt(part.runSeconds, 1)} s); ${fmt(part.callsPerReminder, 2)} WeCom calls per reminder (message/send ${part.wecomCalls.messageSend}, gettoken ${part.wecomCalls.gettoken})`,
+      `each customer's card delivered once: ${part.deliveredOnce ? 'yes' : 'no'}; dropped by WeCom's per-member limit: ${part.dropped}; one more run sent ${part.lastRunSent}`,
+      `exactly once, nothing dropped: ${verdict(part.met)}`,
+    ],
+  ];
+}
+
 function table(rows: Row[]): string {
   const escape = (cell: string) => cell.replaceAll('|', '\\|');
   return ['| measure | result | reference | target |', '|---|---|---|---|', ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`)].join('\n');
@@ -217,6 +232,7 @@ let volume: Part<VolumeResult> = { error: 'the local product did not start' };
 let sidebar: Part<SidebarResult> = { error: 'the local product did not start' };
 let search: Part<SearchResult> = { error: 'the local product did not start' };
 let bigCorp: Part<BigCorpResult> = { error: 'the local product did not start' };
+let reminders: Part<ReminderBenchResult> = { error: 'the local product did not start' };
 // Scaled down from the simulator's default (5,000 / 300 / 100,000): locally reconciliation pages about one
 // step a second, so that corp takes about 20 minutes (`BENCH_BIG_CORP=5000,300,100000 node scripts/bench-jobs.ts jobs`).
 const bigCorpSize: BigCorpSize = { members: 500, departments: 30, contacts: 5_000 };
@@ -231,6 +247,8 @@ if (!failed(local)) {
     burst = await attempt('callback burst and queue drain', () => benchBurst(target));
     sidebar = await attempt('sidebar in Chromium', () => benchSidebar(target));
     search = await attempt('customer search with 1,000 then 100,000 customers', () => benchSearch(target));
+    // Before the big corp: it needs the demo corp's members, whom the app can see.
+    reminders = await attempt('the reminder job', () => benchReminders(target));
     // Replaces the simulator's demo corp with a bigger one (it keeps the demo corp's people and contacts).
     bigCorp = await attempt(`org sync and reconciliation of a ${bigCorpSize.members}-member corp`, () => benchBigCorp(target, bigCorpSize));
     // Last: it pushes the local stack to where it bends, which could take it down for what follows.
@@ -243,9 +261,9 @@ if (!failed(local)) {
 }
 rmSync(persistTo, { recursive: true, force: true });
 
-const rows = [...intakeRows(intake), ...burstRows(burst), ...volumeRows(volume), ...tokenRows(tokens), ...sidebarRows(js, sidebar), ...searchRows(search), ...bigCorpRows(bigCorp)];
+const rows = [...intakeRows(intake), ...burstRows(burst), ...volumeRows(volume), ...tokenRows(tokens), ...sidebarRows(js, sidebar), ...searchRows(search), ...bigCorpRows(bigCorp), ...reminderRows(reminders)];
 const output = table(rows);
 console.log(`\n${output}\n`);
-const results = { at: new Date().toISOString(), machine: host, seconds: Math.round((performance.now() - started) / 1000), intake, burst, volume, tokens, firstLoadJs: js, sidebar, search, bigCorp, table: output };
+const results = { at: new Date().toISOString(), machine: host, seconds: Math.round((performance.now() - started) / 1000), intake, burst, volume, tokens, firstLoadJs: js, sidebar, search, bigCorp, reminders, table: output };
 writeFileSync(join(root, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`Wrote bench-results.json (${results.seconds} s in all).`);

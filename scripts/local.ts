@@ -169,6 +169,8 @@ async function startWorker(options: LocalOptions, log: (line: string) => void, s
       '--inspector-port', String(inspectorPort),
       '--env-file', demoVarsFile,
       '--show-interactive-dev-session=false',
+      // `GET /__scheduled?cron=<cron>` runs a cron trigger now (the e2e suite and the bench fire the reminder job).
+      '--test-scheduled',
       ...persist,
       ...varArgs,
     ],

@@ -29,6 +29,8 @@ export const CONFIG_NAMES = [
   'DEFAULT_ROLE',
   // `on` (default): a new contact no customer matches becomes a basic customer owned by the member who added them.
   'AUTO_CREATE_CUSTOMERS',
+  // `on` (default): a member gets an app message when a contact they add becomes a new customer.
+  'NOTIFY_NEW_CUSTOMERS',
   // Where customers live: `builtin` (default, D1) or `http` (the company's own CRM, docs/crm-openapi.yaml).
   'CRM',
   // With `CRM=http`: the base URL the contract's `/v1/...` paths are appended to.

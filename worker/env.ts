@@ -31,6 +31,8 @@ export interface Config {
   oauthScope: 'snsapi_base' | 'snsapi_privateinfo';
   defaultRole: 'admin' | 'manager' | 'sales' | 'viewer';
   autoCreateCustomers: boolean;
+  /** `NOTIFY_NEW_CUSTOMERS`: an app message to the member when their new contact became a customer. */
+  notifyNewCustomers: boolean;
   /** `WECOM_API_PROXY_TOKEN`, when set. */
   apiProxyToken?: string;
   /** `WECOM_DOMAIN_VERIFY`: file name (`WW_verify_….txt`) → the content WeCom expects in it. */
@@ -180,6 +182,8 @@ function readPublicOrigin(value: string | undefined, problems: string[]): string
   return origin ?? '';
 }
 
+const ON_OFF = ['on', 'off', 'true', 'false', '1', '0'];
+
 const DOMAIN_VERIFY_ENTRY = /^(WW_verify_[A-Za-z0-9]+\.txt):(.*)$/s;
 
 /** The files WeCom fetches from the domain root to prove the site is the corp's (可信域名 → 申请校验域名). */
@@ -245,7 +249,9 @@ export function readConfig(env: ConfigSource): ConfigResult {
     problems.push('DEFAULT_ROLE must be one of admin, manager, sales, viewer');
   }
   const autoCreate = (env.AUTO_CREATE_CUSTOMERS || 'on').toLowerCase();
-  if (!['on', 'off', 'true', 'false', '1', '0'].includes(autoCreate)) problems.push('AUTO_CREATE_CUSTOMERS must be on or off');
+  if (!ON_OFF.includes(autoCreate)) problems.push('AUTO_CREATE_CUSTOMERS must be on or off');
+  const notifyNew = (env.NOTIFY_NEW_CUSTOMERS || 'on').toLowerCase();
+  if (!ON_OFF.includes(notifyNew)) problems.push('NOTIFY_NEW_CUSTOMERS must be on or off');
   const crm = readCrm(env, problems);
   const domainVerifyFiles = readDomainVerify(env.WECOM_DOMAIN_VERIFY, problems);
   if (problems.length > 0) return { ok: false, problems };
@@ -264,6 +270,7 @@ export function readConfig(env: ConfigSource): ConfigResult {
       defaultRole: defaultRole as Config['defaultRole'],
       crm,
       autoCreateCustomers: ['on', 'true', '1'].includes(autoCreate),
+      notifyNewCustomers: ['on', 'true', '1'].includes(notifyNew),
       domainVerifyFiles,
       ...(env.WECOM_API_PROXY_TOKEN ? { apiProxyToken: env.WECOM_API_PROXY_TOKEN } : {}),
     },

@@ -1,21 +1,47 @@
 /**
  * @module
- * Cron jobs (see `[triggers]` in wrangler.toml). Every trigger prunes the event log and the built-in
- * CRM's idempotency keys past their retention and retries pending CRM writes; the daily one then runs, for every configured app,
- * the org sync and the contact reconciliation (which needs the members the sync brings).
+ * Cron jobs (see `[triggers]` in wrangler.toml). The hourly and daily triggers prune the event log,
+ * the built-in CRM's idempotency keys and finished app messages past their retention, and retry pending
+ * CRM writes; the daily one then runs, for every configured app, the org sync and the contact
+ * reconciliation (which needs the members the sync brings). Every five minutes, off the hour and the
+ * half hour (when WeCom's message delivery is busiest, docs/wecom.md §7.2), the reminder trigger sends
+ * follow-up reminders and alerts left pending (worker/notify/).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
+import { PRUNE_CRON, REMINDER_CRON } from './crons.ts';
 import { configOf } from './env.ts';
+
+export { PRUNE_CRON, REMINDER_CRON };
 import type { Env } from './bindings.ts';
 import { startReconcile } from './contacts/jobs.ts';
 import { sweepUnsent } from './events/dispatch.ts';
 import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
+import { APP_MESSAGE_RETENTION_MS, pruneAppMessages } from './notify/outbox.ts';
 import { appServices } from './services.ts';
 
-/** Hourly, prune only: each run then deletes about an hour's worth of rows, in small statements. */
-export const PRUNE_CRON = '17 * * * *';
+
+/** For every app: queue the follow-ups that fell due (one app per corp), then send what is due. */
+export async function runReminderJobs(env: Env): Promise<void> {
+  const config = configOf(env);
+  if (!config.ok) {
+    log('error', 'scheduled.config_incomplete', { cron: REMINDER_CRON, problems: config.problems.join('; ') });
+    return;
+  }
+  const corps = new Set<string>();
+  for (const app of config.config.apps) {
+    const started = Date.now();
+    try {
+      const run = await appServices(env, config.config, app).notify.runReminders(!corps.has(app.corpId));
+      corps.add(app.corpId);
+      log('info', 'scheduled.reminders', { corpId: app.corpId, agentId: app.agentId, ...run, ms: Date.now() - started });
+    } catch (error) {
+      log('error', 'scheduled.reminders_failed', { corpId: app.corpId, agentId: app.agentId, message: String(error) });
+    }
+  }
+}
+
 const PRUNE_BATCH = 500;
 // 10,000 rows of each table per run; anything left goes on the next run.
 const PRUNE_MAX_BATCHES = 20;
@@ -24,7 +50,8 @@ export async function pruneStorage(db: D1Database, now: number): Promise<void> {
   const started = Date.now();
   const events = await createEventStore(db).pruneSettled(now - EVENT_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
   const idempotencyKeys = await pruneIdempotencyKeys(db, now - CRM_IDEMPOTENCY_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
-  log('info', 'scheduled.pruned', { events, idempotencyKeys, ms: Date.now() - started });
+  const appMessages = await pruneAppMessages(db, now - APP_MESSAGE_RETENTION_MS, PRUNE_BATCH, PRUNE_MAX_BATCHES);
+  log('info', 'scheduled.pruned', { events, idempotencyKeys, appMessages, ms: Date.now() - started });
 }
 
 /**
@@ -32,6 +59,7 @@ export async function pruneStorage(db: D1Database, now: number): Promise<void> {
  * this only starts them.
  */
 export async function runScheduledJobs(cron: string, env: Env, now: number): Promise<void> {
+  if (cron === REMINDER_CRON) return runReminderJobs(env);
   try {
     await pruneStorage(env.DB, now);
   } catch (error) {

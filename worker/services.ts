@@ -23,6 +23,8 @@ import { createSessionStore, type Session, type SessionStore } from './identity/
 import { createUserRepo, type User, type UserRepo } from './identity/users.ts';
 import { createWorkflowEngine } from './jobs/engine.ts';
 import { createRepliesService, type RepliesService } from './replies/service.ts';
+import { createFollowUpAccess, type FollowUpAccess } from './notify/follow-up-access.ts';
+import { createNotifier, type Notifier } from './notify/service.ts';
 import type { JobEngine, RunLog } from './jobs/runs.ts';
 import type { WeComClient } from './wecom/client.ts';
 import { tokensFor, wecomClientFor, type AppTokens } from './wecom/tokens.ts';
@@ -73,6 +75,10 @@ export interface AppServices {
   /** Where the long jobs run: a Workflow instance per run. */
   orgSyncJobs: JobEngine<OrgSyncCounts>;
   reconcileJobs: JobEngine<ReconcileCounts>;
+  /** Follow-up reminders and alerts as WeCom app messages. */
+  notify: Notifier;
+  /** A customer's follow-up time, under the customer's read and edit rules. */
+  followUps: FollowUpAccess;
 }
 
 /** What a signed-in request works with: its app's services and the reader's scope. */
@@ -93,6 +99,8 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
   const mappings = createTagMappings(env.DB);
   const pending = createPendingWrites(env.DB);
   const mappedSync = createMappedSync({ corpId, crm, store, mappings, pending, library: tagLibrary });
+  const customers = createCustomersService({ corpId, crm, store, db: env.DB, mappings });
+  const notify = createNotifier({ app, db: env.DB, wecom, crm, store, profiles, publicOrigin: config.publicOrigin, newCustomers: config.notifyNewCustomers });
   return {
     app,
     config,
@@ -102,7 +110,7 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
     profiles,
     users,
     contacts,
-    customers: createCustomersService({ corpId, crm, store, db: env.DB, mappings }),
+    customers,
     tagLibrary,
     mappedSync,
     tags: createTagsService({ corpId, client: wecom, contacts, store, cache: profiles, library: tagLibrary, mappings, pending, sync: mappedSync }),
@@ -112,6 +120,8 @@ export function appServices(env: Env, config: Config, app: WeComApp, options: { 
     reconcileLog: createReconcileLog(env.DB, app),
     orgSyncJobs: createWorkflowEngine(env.ORG_SYNC_WORKFLOW, app),
     reconcileJobs: createWorkflowEngine(env.RECONCILE_WORKFLOW, app),
+    notify,
+    followUps: createFollowUpAccess({ corpId, db: env.DB, customers, followUps: notify.followUps }),
   };
 }
 

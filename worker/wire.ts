@@ -541,3 +541,71 @@ export interface NewCorpTags {
   groupName?: string;
   tags: string[];
 }
+
+// ---- follow-ups and app messages
+
+/** The kinds of app message a member receives (each can be muted). */
+export const NOTIFICATION_KINDS = ['reminder', 'lost_customer', 'new_customer'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/** A customer's next follow-up: when its owner gets a reminder, and what to do. */
+export interface FollowUpView {
+  dueAt: number;
+  note: string;
+  setBy: Person;
+  setAt: number;
+}
+
+/** `GET`/`PUT /api/customers/:id/follow-up`. */
+export interface FollowUpAnswer {
+  followUp: FollowUpView | null;
+}
+
+/** `PUT /api/customers/:id/follow-up`. */
+export interface FollowUpInput {
+  dueAt: number;
+  note?: string;
+}
+
+/** `GET`/`PUT /api/me/notifications`: true for each kind the member receives. */
+export interface NotificationSettings {
+  settings: Record<NotificationKind, boolean>;
+}
+
+/** One customer who deleted a member (`del_follow_user`), as `GET /api/admin/lost-customers` lists it. */
+export interface LostCustomer {
+  id: string;
+  at: number;
+  /** The member the customer deleted. */
+  member: Person | null;
+  externalUserId: string | null;
+  customerId: string | null;
+  /** The customer's (or contact's) name when the alert was sent; null when unknown. */
+  name: string | null;
+  /** Members the alert reached. */
+  notified: Person[];
+}
+
+/** `GET /api/admin/lost-customers`. */
+export interface LostCustomerList {
+  items: LostCustomer[];
+}
+
+/** An app message WeCom refused or we gave up on, as the diagnostics page lists it. */
+export interface AppMessageFailure {
+  id: number;
+  kind: string;
+  touser: string;
+  customerId: string | null;
+  attempts: number;
+  /** WeCom's errcode, when WeCom answered with one. */
+  errcode: number | null;
+  /** `invaliduser` (outside the app's visible range), `outcome_unknown`, `wecom_<errcode>`, `wecom_timeout`, … */
+  reason: string;
+  at: number;
+}
+
+/** `GET /api/admin/app-messages/failures`. */
+export interface AppMessageFailureList {
+  failures: AppMessageFailure[];
+}

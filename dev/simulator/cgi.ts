@@ -8,10 +8,10 @@
 import { Hono } from 'hono';
 import { followsByMember, INDEXED_FROM } from './big-corp.ts';
 import { fail } from './errors.ts';
+import { messageSend } from './messages.ts';
 import { seesDepartment, seesMember, TICKET_TTL, type Rules } from './rules.ts';
 import { registerTagApis } from './tags.ts';
 import type { AccessTokenRecord, JsonObject, SimCore } from './state.ts';
-import { randomString, TOKEN_ALPHABET } from './util.ts';
 import { contactView, followInfoView, followView, memberView } from './views.ts';
 import { decodeCursor, encodeCursor, ok, optInteger, optString, optStringList, readJson, type Ctx, type SimEnv } from './wire.ts';
 
@@ -296,68 +296,9 @@ export function cgiRoutes(core: SimCore, rules: Rules): Hono<SimEnv> {
     });
   });
 
-  // ---- Application messages
+  // ---- Application messages (messages.ts)
 
-  const MSGTYPES = new Set(['text', 'image', 'voice', 'video', 'file', 'textcard', 'news', 'mpnews', 'markdown', 'miniprogram_notice', 'template_card']);
-
-  post('/message/send', async (c, token) => {
-    const owner = requireApp(token);
-    const body = await readJson(c);
-    const agentid = optInteger(body, 'agentid');
-    if (agentid === undefined) fail(41011);
-    if (agentid !== owner.agentid) fail(301002, `agentid ${agentid} is not the app of this access_token`);
-    const split = (key: string) => (optString(body, key) ?? '').split('|').filter((s) => s !== '');
-    const touser = split('touser');
-    const toparty = split('toparty');
-    const totag = split('totag');
-    if (touser.length === 0 && toparty.length === 0 && totag.length === 0) fail(82001);
-    const msgtype = optString(body, 'msgtype');
-    if (!msgtype || !MSGTYPES.has(msgtype)) fail(40008);
-    const content = body[msgtype];
-    if (typeof content !== 'object' || content === null || Array.isArray(content)) fail(40058, `${msgtype} body is missing`);
-    if (msgtype === 'text') {
-      const text = content.content;
-      if (typeof text !== 'string' || text === '') fail(44004);
-      if (new TextEncoder().encode(text).length > 2048) fail(45002, 'text content is longer than 2048 bytes');
-    }
-
-    const v = visibilityOf(owner.agentid);
-    const recipients = new Set<string>();
-    const invalidUser: string[] = [];
-    const invalidParty: string[] = [];
-    for (const userid of touser) {
-      if (userid === '@all') {
-        for (const m of corp().members) if (seesMember(v, m)) recipients.add(m.userid);
-        continue;
-      }
-      const member = findMember(userid);
-      if (member && seesMember(v, member)) recipients.add(userid);
-      else invalidUser.push(userid);
-    }
-    for (const raw of toparty) {
-      const id = Number(raw);
-      if (!/^\d+$/.test(raw) || !seesDepartment(v, id) || !corp().departments.some((d) => d.id === id)) {
-        invalidParty.push(raw);
-        continue;
-      }
-      const below = subtree(id);
-      for (const m of corp().members) if (m.department.some((d) => below.has(d)) && seesMember(v, m)) recipients.add(m.userid);
-    }
-    // The demo corp has no directory tags, so every tag id is invalid.
-    const invalidTag = totag;
-    if (recipients.size === 0) fail(81013);
-
-    const msgid = randomString(40, TOKEN_ALPHABET);
-    state.messages.push({ msgid, receivedAt: now(), agentid: owner.agentid, touser: [...recipients], invaliduser: invalidUser, msgtype, request: body });
-    return ok(c, {
-      invaliduser: invalidUser.join('|'),
-      invalidparty: invalidParty.join('|'),
-      invalidtag: invalidTag.join('|'),
-      unlicenseduser: '',
-      msgid,
-      response_code: '',
-    });
-  });
+  post('/message/send', messageSend(core, rules));
 
   return cgi;
 }

@@ -96,6 +96,14 @@ export interface SentMessage {
   invaliduser: string[];
   msgtype: string;
   request: JsonObject;
+  /** Recipients who received it (messages.ts): not those over the per-member limits, nobody for a duplicate. */
+  delivered: string[];
+  /** Recipients WeCom dropped it for: over 30 a minute or 1,000 an hour from this app. */
+  dropped: string[];
+  /** textcard fields WeCom cut to its byte limits. */
+  truncated: string[];
+  /** With `enable_duplicate_check`: the earlier message this one repeats; nobody received it. */
+  duplicateOf?: string;
 }
 
 export interface SimulatorState {

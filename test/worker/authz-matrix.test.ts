@@ -71,6 +71,11 @@ const ROUTES: RouteSpec[] = [
   { method: 'GET', route: '/api/customers/:id/notes', access: 'member', request: (s) => ({ path: `/api/customers/${s.customerId}/notes` }) },
   { method: 'POST', route: '/api/customers/:id/notes', access: 'writer', request: (s) => ({ path: `/api/customers/${s.customerId}/notes`, body: { body: 'authz matrix' } }) },
   { method: 'GET', route: '/api/customers/:id/timeline', access: 'member', request: (s) => ({ path: `/api/customers/${s.customerId}/timeline` }) },
+  { method: 'GET', route: '/api/customers/:id/follow-up', access: 'member', request: (s) => ({ path: `/api/customers/${s.customerId}/follow-up` }) },
+  { method: 'PUT', route: '/api/customers/:id/follow-up', access: 'writer', request: (s) => ({ path: `/api/customers/${s.customerId}/follow-up`, body: { dueAt: Date.now() + 3_600_000, note: 'authz matrix' } }) },
+  { method: 'DELETE', route: '/api/customers/:id/follow-up', access: 'writer', request: (s) => ({ path: `/api/customers/${s.customerId}/follow-up` }) },
+  { method: 'GET', route: '/api/me/notifications', access: 'member', request: () => ({ path: '/api/me/notifications' }) },
+  { method: 'PUT', route: '/api/me/notifications', access: 'member', request: () => ({ path: '/api/me/notifications', body: { settings: { new_customer: true } } }) },
   { method: 'GET', route: '/api/chats/:chatId', access: 'member', request: () => ({ path: `/api/chats/${demoIds.chatId}` }) },
   { method: 'GET', route: '/api/replies', access: 'member', request: () => ({ path: '/api/replies?q=%E6%8A%A5%E4%BB%B7' }) },
   { method: 'POST', route: '/api/replies/:id/usage', access: 'member', request: () => ({ path: '/api/replies/1/usage', body: { action: 'copied' } }) },
@@ -98,6 +103,8 @@ const ROUTES: RouteSpec[] = [
   { method: 'PATCH', route: '/api/admin/tags/:id', access: 'admin', request: () => ({ path: '/api/admin/tags/etNoSuchTag', body: { name: '权限' } }) },
   { method: 'DELETE', route: '/api/admin/tags/:id', access: 'admin', request: () => ({ path: '/api/admin/tags/etNoSuchTag' }) },
   { method: 'GET', route: '/api/admin/events', access: 'admin', request: () => ({ path: '/api/admin/events?limit=5' }) },
+  { method: 'GET', route: '/api/admin/lost-customers', access: 'admin', request: () => ({ path: '/api/admin/lost-customers?member=wangwu' }) },
+  { method: 'GET', route: '/api/admin/app-messages/failures', access: 'admin', request: () => ({ path: '/api/admin/app-messages/failures' }) },
   { method: 'GET', route: '/api/admin/diagnostics', access: 'admin', request: () => ({ path: '/api/admin/diagnostics' }) },
 ];
 

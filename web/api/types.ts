@@ -5,7 +5,7 @@
  * typecheck here instead of a screen in production. Only the closed lists are values (a few
  * bytes in the bundle); everything else is erased.
  */
-export { DIAGNOSTIC_CHECKS, REPLY_VARIABLES, ROLES, STAGES, TIMELINE_KINDS } from '../../worker/wire.ts';
+export { DIAGNOSTIC_CHECKS, NOTIFICATION_KINDS, REPLY_VARIABLES, ROLES, STAGES, TIMELINE_KINDS } from '../../worker/wire.ts';
 export type {
   AdminEvent,
   AdminEventList,
@@ -56,6 +56,14 @@ export type {
   ManagedReply,
   ManagedReplyList,
   ManagedReplyAnswer,
+  FollowUpView as FollowUp,
+  FollowUpAnswer,
+  NotificationKind,
+  NotificationSettings,
+  LostCustomer,
+  LostCustomerList,
+  AppMessageFailure,
+  AppMessageFailureList,
 } from '../../worker/wire.ts';
 import type { OrgSyncRunView, Person, ReconcileRunView } from '../../worker/wire.ts';
 

@@ -9,7 +9,7 @@ import { computed, markRaw, ref, shallowRef } from 'vue';
 import { takeBootSignatures } from '../api/boot.ts';
 import { postSignatures } from '../api/jssdk.ts';
 import { problemFromApiError, problemFromRegistration, problemFromUnknown, problemFromWeCom, type Problem } from '../problems.ts';
-import { isAdminRoute, route } from '../router.ts';
+import { route, worksOutsideWeCom } from '../router.ts';
 import { createWeComClient, DEFAULT_WAITS, WeComCallError, type WeComClient, type WeComWaits } from '../wecom/client.ts';
 import type { WwSurface } from '../wecom/types.ts';
 import { useChatStore } from './chat.ts';
@@ -118,8 +118,8 @@ export const useContextStore = defineStore('context', () => {
     client.value = wecom;
 
     if (!wecom.isWeCom) {
-      // Outside WeCom any ww.* call waits forever. Admin pages need no ww, so they still open.
-      if (!isAdminRoute(route.value)) {
+      // Outside WeCom any ww.* call waits forever. Admin and customer pages need no ww, so they still open.
+      if (!worksOutsideWeCom(route.value)) {
         fail({ kind: 'not_in_wecom' });
         return;
       }

@@ -55,6 +55,9 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
       await cache.put(corpId, profile);
       const result = await autoBind(profile, event.userId, { corpId, crm: services.crm, store, autoCreate: config.autoCreateCustomers, now });
       log('info', 'contacts.auto_bind', { corpId, eventId, outcome: result.outcome });
+      if (result.outcome === 'created' && result.customerId) {
+        await services.notify.customerCreated({ userid: event.userId, customerId: result.customerId, name: profile.contact.name, at });
+      }
       return;
     }
     case 'edit_external_contact': {

@@ -310,6 +310,25 @@ export function createContactStore(db: D1Database) {
       return result.meta.changes;
     },
 
+    /** Sets `detail.name` of the touchpoint written under `sourceKey`, when it has none. */
+    async nameTouchpoint(corpId: string, sourceKey: string, name: string): Promise<void> {
+      await db
+        .prepare("UPDATE touchpoints SET detail = json_set(detail, '$.name', ?3) WHERE corp_id = ?1 AND source_key = ?2 AND json_extract(detail, '$.name') IS NULL")
+        .bind(corpId, sourceKey, name)
+        .run();
+    },
+
+    /** Adds `userid` to `detail.members` of the touchpoint written under `sourceKey` (those an alert about it went to), once. */
+    async addTouchpointMember(corpId: string, sourceKey: string, userid: string): Promise<void> {
+      await db
+        .prepare(
+          `UPDATE touchpoints SET detail = json_set(detail, '$.members', json_insert(COALESCE(json_extract(detail, '$.members'), json('[]')), '$[#]', ?3))
+           WHERE corp_id = ?1 AND source_key = ?2 AND NOT EXISTS (SELECT 1 FROM json_each(touchpoints.detail, '$.members') WHERE value = ?3)`,
+        )
+        .bind(corpId, sourceKey, userid)
+        .run();
+    },
+
     /** Touchpoints of a customer: those recorded against it and those of every contact bound to it. */
     async touchpointsOfCustomer(corpId: string, customerId: string, limit = 200): Promise<Touchpoint[]> {
       const { results } = await db

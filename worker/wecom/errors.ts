@@ -98,6 +98,11 @@ export const KNOWN_CODES: Readonly<Record<number, KnownCode>> = {
     kind: 'configuration',
     hint: "Calls must come from one of the app's trusted IPs (应用管理 → this app → 企业可信IP). A Worker's egress IP is neither fixed nor listable, so point WECOM_API_BASE at a fixed-IP egress proxy and add that proxy's IP there.",
   },
+  81013: {
+    meaning: 'no valid recipient (user & party & tag all invalid)',
+    kind: 'configuration',
+    hint: "Every recipient of the app message is outside the app's visible range (or does not exist). Add the members or their departments to the app's 可见范围 (应用管理 → this app).",
+  },
   84014: { meaning: 'user_ticket expired (成员票据过期)', kind: 'request', hint: 'The user_ticket from sign-in lasts 1800 s. Sign in again.' },
   84061: {
     meaning: 'not an external contact of this member (不存在外部联系人的关系)',
