@@ -29,6 +29,9 @@ export default async function setup(project: TestProject) {
   project.provide('baseUrl', local.url);
   project.provide('simulatorUrl', local.simulatorUrl ?? '');
   return async () => {
+    // A product that stopped answering during the run fails every later test alike: its own last words say why.
+    const alive = await fetch(`${local.url}/healthz`).then((response) => response.ok, () => false);
+    if (!alive) console.error(`e2e: the product stopped answering; its last output:\n${output.slice(-8000)}`);
     await local.stop();
     rmSync(persistTo, { recursive: true, force: true });
   };

@@ -30,7 +30,7 @@ describe('sim:event against the running product', () => {
   });
 
   it('runs as `npm run sim:event -- <kind>` and reports the answer', async () => {
-    const { stdout } = await run(process.execPath, [join(root, 'dev/simulator/send-event.ts'), 'follow-user-deleted', '--target', baseUrl, '--contact', demoIds.externalUserIds.followedByTwo], { cwd: root });
+    const { stdout } = await run(process.execPath, [join(root, 'dev/simulator/send-event.ts'), 'follow-user-deleted', '--target', baseUrl, '--user', 'zhaoliu', '--contact', demoIds.externalUserIds.partlyHiddenFollowers], { cwd: root });
     expect(stdout).toContain('attempt 1: 200');
     expect(stdout).toContain('follow-user-deleted: accepted');
   });
