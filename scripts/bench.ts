@@ -200,14 +200,12 @@ function bigCorpRows(part: Part<BigCorpResult>): Row[] {
 
 function reminderRows(part: Part<ReminderBenchResult>): Row[] {
   if (failed(part)) return [['Reminder job', 'not measured', part.error, '']];
-  return [
-    [
-      `Reminder job against the simulator: ${part.reminders} follow-ups due for ${part.members} members (${part.reminders / part.members} each, a minute's worth of WeCom's per-member limit), the cron fired run after run (\`wrangler dev --test-scheduled\`)`,
-      `${fmt(part.perSecond, 1)} reminders/s of run time (${part.sent} in ${part.runs} runs, ${fmt(part.runSeconds, 1)} s); ${fmt(part.callsPerReminder, 2)} WeCom calls per reminder (message/send ${part.wecomCalls.messageSend}, gettoken ${part.wecomCalls.gettoken})`,
-      `each customer's card delivered once: ${part.deliveredOnce ? 'yes' : 'no'}; dropped by WeCom's per-member limit: ${part.dropped}; one more run sent ${part.lastRunSent}`,
-      `exactly once, nothing dropped: ${verdict(part.met)}`,
-    ],
-  ];
+  return [part.small, part.large].map((run) => [
+    `Reminder job against the simulator: ${run.reminders} follow-ups due for ${run.members} members (${run.reminders / run.members} each, within WeCom's per-member minute), the cron fired run after run (\`wrangler dev --test-scheduled\`), each run's chain carried on by the app-messages queue`,
+    `${fmt(run.perSecond, 1)} reminders/s of run time (${run.sent} in ${run.runs} cron runs, ${run.invocations} invocations, ${fmt(run.runSeconds, 1)} s); at most ${run.maxHopSends} sends, ${run.maxHopWecomCalls} WeCom calls and ${run.maxHopD1Queries} D1 queries in one invocation; ${fmt(run.callsPerReminder, 2)} WeCom calls per reminder (message/send ${run.wecomCalls.messageSend}, gettoken ${run.wecomCalls.gettoken})`,
+    `before the chain (40 sends per cron run, every 5 minutes): ${run.before.runs} cron runs, ${run.before.minutes} minutes. Each card delivered once: ${run.deliveredOnce ? 'yes' : 'no'}; dropped: ${run.dropped}; one more run sent ${run.lastRunSent}`,
+    `exactly once, nothing dropped: ${verdict(run.met)}`,
+  ]);
 }
 
 function table(rows: Row[]): string {

@@ -28,7 +28,7 @@ import { APP_CONFIG_NAMES, RECOMMENDED_CONFIG, REQUIRED_CONFIG } from '../worker
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Must match wrangler.toml (a test compares them). */
-export const QUEUES = ['wecom-events', 'wecom-events-dlq'] as const;
+export const QUEUES = ['wecom-events', 'wecom-events-dlq', 'app-messages'] as const;
 export const DATABASE_NAME = 'wecom-crm';
 export const DATABASE_BINDING = 'DB';
 

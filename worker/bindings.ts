@@ -5,6 +5,7 @@
  */
 import type { ConfigSource } from './env.ts';
 import type { JobParams } from './jobs/engine.ts';
+import type { SendHop } from './notify/chains.ts';
 import type { TokenBroker } from './wecom/token-broker.ts';
 
 /** What the consumer receives: the D1 row id of a recorded callback event. */
@@ -17,6 +18,8 @@ export interface Bindings {
   KV: KVNamespace;
   DB: D1Database;
   EVENTS: Queue<EventMessage>;
+  /** Hops of the app-message sending chains (notify/chains.ts): one batch of sends for one app each. */
+  APP_MESSAGES: Queue<SendHop>;
   ASSETS: Fetcher;
   /** One per (corp, agent): the only refresher of access tokens and JS-SDK tickets. */
   TOKEN_BROKER: DurableObjectNamespace<TokenBroker>;

@@ -7,6 +7,8 @@ import type { Env, EventMessage } from './bindings.ts';
 import { consumeDeadLetters, consumeEvents } from './events/consumer.ts';
 import { handlers } from './events/handlers.ts';
 import { firstSyncOnce } from './jobs/first-sync.ts';
+import { APP_MESSAGES_QUEUE, type SendHop } from './notify/chains.ts';
+import { consumeSendHops } from './notify/hops.ts';
 import { runScheduledJobs } from './scheduled.ts';
 
 export { TokenBroker } from './wecom/token-broker.ts';
@@ -20,10 +22,12 @@ export default {
     return app.fetch(request, env, ctx);
   },
   async queue(batch, env) {
-    if (batch.queue.endsWith('-dlq')) await consumeDeadLetters(batch, env);
-    else await consumeEvents(batch, env, handlers);
+    // The queue's name says what its messages are.
+    if (batch.queue === APP_MESSAGES_QUEUE) await consumeSendHops(batch as MessageBatch<unknown> as MessageBatch<SendHop>, env);
+    else if (batch.queue.endsWith('-dlq')) await consumeDeadLetters(batch as MessageBatch<EventMessage>, env);
+    else await consumeEvents(batch as MessageBatch<EventMessage>, env, handlers);
   },
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(runScheduledJobs(controller.cron, env, controller.scheduledTime));
   },
-} satisfies ExportedHandler<Env, EventMessage>;
+} satisfies ExportedHandler<Env, EventMessage | SendHop>;

@@ -18,11 +18,14 @@ import { sweepUnsent } from './events/dispatch.ts';
 import { EVENT_RETENTION_MS, createEventStore } from './events/store.ts';
 import { startOrgSync } from './identity/services.ts';
 import { log } from './log.ts';
+import { runHop } from './notify/hops.ts';
 import { APP_MESSAGE_RETENTION_MS, pruneAppMessages } from './notify/outbox.ts';
 import { appServices } from './services.ts';
 
-
-/** For every app: queue the follow-ups that fell due (one app per corp), then send what is due. */
+/**
+ * For every app: queue the follow-ups that fell due (one app per corp), then send what is due, as hop 0
+ * of a chain that the `app-messages` queue carries on while work remains (notify/chains.ts).
+ */
 export async function runReminderJobs(env: Env): Promise<void> {
   const config = configOf(env);
   if (!config.ok) {
@@ -30,12 +33,12 @@ export async function runReminderJobs(env: Env): Promise<void> {
     return;
   }
   const corps = new Set<string>();
+  const run = crypto.randomUUID();
   for (const app of config.config.apps) {
-    const started = Date.now();
+    const followUps = !corps.has(app.corpId);
+    corps.add(app.corpId);
     try {
-      const run = await appServices(env, config.config, app).notify.runReminders(!corps.has(app.corpId));
-      corps.add(app.corpId);
-      log('info', 'scheduled.reminders', { corpId: app.corpId, agentId: app.agentId, ...run, ms: Date.now() - started });
+      await runHop(env, config.config, app, { corpId: app.corpId, agentId: app.agentId, run, hop: 0, followUps });
     } catch (error) {
       log('error', 'scheduled.reminders_failed', { corpId: app.corpId, agentId: app.agentId, message: String(error) });
     }

@@ -65,9 +65,10 @@ describe('npm run deploy -- --dry-run', () => {
       expect(result.code, result.stderr + result.stdout).toBe(0);
       const out = result.stdout;
       const order = [
-        '[1/6] Queues: wecom-events, wecom-events-dlq',
+        '[1/6] Queues: wecom-events, wecom-events-dlq, app-messages',
         'would run: wrangler queues create wecom-events',
         'would run: wrangler queues create wecom-events-dlq',
+        'would run: wrangler queues create app-messages',
         '[2/6] D1 database: wecom-crm',
         'would run: wrangler d1 create wecom-crm',
         '[3/6] SPA (vite build, production mode)',
@@ -178,6 +179,7 @@ describe('npm run deploy against an account', () => {
       'wrangler queues list',
       'wrangler queues create wecom-events',
       'wrangler queues create wecom-events-dlq',
+      'wrangler queues create app-messages',
       'wrangler d1 list --json',
       'wrangler d1 create wecom-crm',
       'vite build --mode production --logLevel warn',

@@ -43,6 +43,7 @@ export async function resetNotify(): Promise<void> {
     [
       'follow_ups',
       'app_messages',
+      'app_message_chains',
       'notification_mutes',
       'contact_bindings',
       'contact_follows',
@@ -82,11 +83,21 @@ export async function messageRows(): Promise<MessageRow[]> {
   return results;
 }
 
-/** The reminder trigger, as Cloudflare fires it. */
+/** The reminder trigger, as Cloudflare fires it, and the hops it hands to the `app-messages` queue. */
 export async function runReminderCron(): Promise<void> {
   const ctx = createExecutionContext();
   await worker.scheduled(createScheduledController({ cron: REMINDER_CRON, scheduledTime: Date.now() }), env, ctx);
   await waitOnExecutionContext(ctx);
+  await chainsSettled();
+}
+
+/** Waits until no chain has a hop queued (app_message_chains.running). */
+export async function chainsSettled(timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while ((await env.DB.prepare('SELECT COUNT(*) AS n FROM app_message_chains WHERE running = 1').first<number>('n')) !== 0) {
+    if (Date.now() - started > timeoutMs) throw new Error('a sending chain did not settle');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 export const customerIdOf = (message: SimMessage) => new URL(message.request.textcard.url).searchParams.get('customer');

@@ -157,15 +157,24 @@ export function createOutbox(db: D1Database, app: { corpId: string; agentId: str
       return row ? toMessage(row) : undefined;
     },
 
-    /** Rows a sender may try now: pending and due, or claimed by a sender whose lease ran out (it died mid-send). */
+    /**
+     * Rows a sender may try now: pending and due, or claimed by a sender whose lease ran out (it died
+     * mid-send), of members still under both limits. A member at the limit is left out here rather
+     * than skipped at the claim, so no sender reads (or hands on) work it may not do yet.
+     */
     async due(now: number, limit: number): Promise<OutboxMessage[]> {
       const { results } = await db
         .prepare(
-          `SELECT * FROM app_messages WHERE corp_id = ?1 AND agent_id = ?2
+          `WITH limited AS (
+             SELECT touser FROM app_messages WHERE corp_id = ?1 AND agent_id = ?2 AND attempted_at > ?3 - 3600000
+             GROUP BY touser HAVING COUNT(*) >= ?6 OR SUM(attempted_at > ?3 - 60000) >= ?5
+           )
+           SELECT * FROM app_messages WHERE corp_id = ?1 AND agent_id = ?2
              AND ((status = 'pending' AND next_at <= ?3) OR (status = 'sending' AND lease_until <= ?3))
+             AND touser NOT IN (SELECT touser FROM limited)
            ORDER BY next_at, id LIMIT ?4`,
         )
-        .bind(corpId, agentId, now, limit)
+        .bind(corpId, agentId, now, limit, PER_MEMBER_MINUTE, PER_MEMBER_HOUR)
         .all<Row>();
       return results.map(toMessage);
     },

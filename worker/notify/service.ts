@@ -34,12 +34,18 @@ export interface NotifierDeps {
   now?: () => number;
 }
 
-/** Sends per app per cron run: one WeCom call each, well inside an invocation's subrequest limit (50 on Workers Free). */
-export const SENDS_PER_RUN = 40;
-/** Due messages read per run: enough to reach members behind another member's backlog. */
-const DUE_PER_RUN = 500;
-/** Follow-ups that fell due, queued per run; the rest wait for the next run. */
-const FOLLOW_UPS_PER_RUN = 200;
+/**
+ * One invocation's share of the sending: the cron's run, or one hop of the chain it starts
+ * (chains.ts). Each send is one WeCom call and about four D1 queries (claim, outcome, timeline);
+ * each follow-up one CRM read (an outbound call with the company CRM) and three more. So an
+ * invocation makes at most 45 outbound calls (with the token broker's 2, under the 50 of Workers
+ * Free) and at most about 250 D1 queries (1,000 allowed on Workers Paid; 143 measured for a hop of
+ * 20 follow-ups and 20 sends, test/worker/reminder-chains.test.ts).
+ */
+export const SENDS_PER_INVOCATION = 25;
+export const FOLLOW_UPS_PER_INVOCATION = 20;
+/** Sendable messages read per invocation: enough to reach members behind another member's backlog. */
+const DUE_PER_INVOCATION = 100;
 
 export interface ReminderRun {
   queued: number;
@@ -48,6 +54,8 @@ export interface ReminderRun {
   retried: number;
   /** Left for a later run: the member is at WeCom's limit, or another run holds the row. */
   deferred: number;
+  /** Work this invocation had no budget for: due follow-ups, or messages to members under the limit. */
+  more: boolean;
 }
 
 export function createNotifier(deps: NotifierDeps) {
@@ -90,14 +98,17 @@ export function createNotifier(deps: NotifierDeps) {
     mutes,
 
     /**
-     * The cron's work for this app: queue the reminders of follow-ups that fell due (`takeFollowUps`:
-     * only one app per corp does, since follow-ups belong to the corp), then send what is due, at
-     * most SENDS_PER_RUN, each claimed before it is sent.
+     * One invocation's work for this app: queue the reminders of follow-ups that fell due
+     * (`takeFollowUps`: only one app per corp does, since follow-ups belong to the corp), then send
+     * what is due, each claimed before it is sent, within the budget above.
      */
     async runReminders(takeFollowUps: boolean): Promise<ReminderRun> {
-      const run: ReminderRun = { queued: 0, sent: 0, failed: 0, retried: 0, deferred: 0 };
+      const run: ReminderRun = { queued: 0, sent: 0, failed: 0, retried: 0, deferred: 0, more: false };
+      let followUpsLeft = false;
       if (takeFollowUps) {
-        for (const followUp of await followUps.due(now(), FOLLOW_UPS_PER_RUN)) {
+        const due = await followUps.due(now(), FOLLOW_UPS_PER_INVOCATION);
+        let taken = 0;
+        for (const followUp of due) {
           try {
             const customer = await crm.get(corpId, followUp.customerId);
             if (customer?.ownerUserid) {
@@ -115,17 +126,22 @@ export function createNotifier(deps: NotifierDeps) {
               log('warn', 'notify.reminder_without_owner', { corpId, customerId: followUp.customerId, found: customer !== undefined });
             }
             await followUps.take(followUp);
+            taken += 1;
           } catch (error) {
             // The company CRM may be down: this follow-up stays due for the next run, the others go on.
             log('warn', 'notify.follow_up_failed', { corpId, customerId: followUp.customerId, message: error instanceof Error ? error.message : String(error) });
           }
         }
+        // More wait only if this batch made progress: a CRM that refuses them all is not asked again until the next cron.
+        followUpsLeft = due.length === FOLLOW_UPS_PER_INVOCATION && taken > 0;
       }
-      const tally: Record<SendOutcome, keyof ReminderRun> = { sent: 'sent', failed: 'failed', retry: 'retried', skipped: 'deferred' };
-      // A member at WeCom's limit is passed over for the rest of the run, so others behind their backlog still get theirs.
+      const tally: Record<SendOutcome, 'sent' | 'failed' | 'retried' | 'deferred'> = { sent: 'sent', failed: 'failed', retry: 'retried', skipped: 'deferred' };
+      // A member who reaches WeCom's limit is passed over for the rest of the run, so others behind their backlog still get theirs.
       const full = new Set<string>();
-      for (const message of await outbox.due(now(), DUE_PER_RUN)) {
-        if (run.sent + run.failed + run.retried >= SENDS_PER_RUN) break;
+      const candidates = await outbox.due(now(), DUE_PER_INVOCATION);
+      let next = 0;
+      for (; next < candidates.length && run.sent + run.failed + run.retried < SENDS_PER_INVOCATION; next++) {
+        const message = candidates[next]!;
         if (full.has(message.touser)) {
           run.deferred += 1;
           continue;
@@ -134,6 +150,10 @@ export function createNotifier(deps: NotifierDeps) {
         if (outcome === 'skipped') full.add(message.touser);
         run[tally[outcome]] += 1;
       }
+      const tried = run.sent + run.failed + run.retried;
+      const sendable = candidates.slice(next).some((message) => !full.has(message.touser)) || (candidates.length === DUE_PER_INVOCATION && tried > 0);
+      // After a rate limit or a WeCom that did not answer, no chain presses on: the next cron tries again.
+      run.more = run.retried === 0 && (followUpsLeft || sendable);
       return run;
     },
 
