@@ -5,13 +5,12 @@
  * CRM writes; the daily one then runs, for every configured app, the org sync and the contact
  * reconciliation (which needs the members the sync brings). Every five minutes, off the hour and the
  * half hour (when WeCom's message delivery is busiest, docs/wecom.md §7.2), the reminder trigger sends
- * follow-up reminders and alerts left pending (worker/notify/).
+ * follow-up reminders and alerts left pending, as the first hop of a chain the `app-messages` queue
+ * carries on (worker/notify/).
  */
 import { CRM_IDEMPOTENCY_RETENTION_MS, pruneIdempotencyKeys } from './crm/builtin.ts';
 import { PRUNE_CRON, REMINDER_CRON } from './crons.ts';
 import { configOf } from './env.ts';
-
-export { PRUNE_CRON, REMINDER_CRON };
 import type { Env } from './bindings.ts';
 import { startReconcile } from './contacts/jobs.ts';
 import { sweepUnsent } from './events/dispatch.ts';
@@ -21,6 +20,8 @@ import { log } from './log.ts';
 import { runHop } from './notify/hops.ts';
 import { APP_MESSAGE_RETENTION_MS, pruneAppMessages } from './notify/outbox.ts';
 import { appServices } from './services.ts';
+
+export { PRUNE_CRON, REMINDER_CRON };
 
 /**
  * For every app: queue the follow-ups that fell due (one app per corp), then send what is due, as hop 0
