@@ -182,7 +182,8 @@ describe('a tag group mapped to a CRM field', () => {
     await mapLevelGroup(admin);
     const cookie = await login('wangwu');
     const customerId = await bindNewCustomer(cookie);
-    // Creating the customer copied WeCom's tag names into its own tags; the mapped field follows the tags.
+    // The CRM's own tags stay the CRM's: creating the customer copied none of WeCom's.
+    expect((await crm().get(corpId, customerId))?.tags).toEqual([]);
     const marked = (await (await mark(cookie, { add: [LEVEL_A], remove: [LEVEL_B] })).json()) as TagsBody;
     expect(marked.crm).toEqual({ status: 'applied', fields: ['等级'] });
     expect(marked.groups.find((g) => g.groupId === LEVEL_GROUP)?.field).toBe('等级');
@@ -206,6 +207,20 @@ describe('a tag group mapped to a CRM field', () => {
     await waitFor(async () => ((await crm().get(corpId, customerId))?.customFields.等级 === 'A类客户' ? true : undefined));
     const edited = (await tagTouchpoints(LIU_YANG)).find((t) => t.kind === 'contact_edited');
     expect(edited?.detail).toEqual({ tagsAdded: ['客户等级/A类客户'], tagsRemoved: ['客户等级/B类客户'] });
+  });
+
+  it('fills the mapped field of a customer created for a contact just added, and copies no WeCom tag into its own tags', async () => {
+    const admin = await login('zhangsan');
+    await mapLevelGroup(admin);
+    // wangwu's relationship with 刘洋 carries B类客户 (客户等级) in WeCom.
+    expect((await postCallback(contactEventXml({ changeType: 'add_external_contact', userId: 'wangwu', externalUserId: LIU_YANG, createTime: Number(unixNow()) }))).status).toBe(200);
+    const binding = await waitFor(async () => (await env.DB.prepare('SELECT customer_id FROM contact_bindings WHERE external_userid = ?1').bind(LIU_YANG).first<{ customer_id: string }>()) ?? undefined);
+    const customer = await waitFor(async () => {
+      const found = await crm().get(corpId, binding.customer_id);
+      return found?.customFields.等级 ? found : undefined;
+    });
+    expect(customer.customFields).toEqual({ 等级: 'B类客户' });
+    expect(customer.tags).toEqual([]);
   });
 
   it('is set by reconciliation from what WeCom lists, without any event', async () => {

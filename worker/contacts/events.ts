@@ -53,8 +53,11 @@ export const applyContactEvent: EventHandler<'change_external_contact'> = async 
         throw error;
       }
       await cache.put(corpId, profile);
+      await recordFollows(store, corpId, profile, now);
       const result = await autoBind(profile, event.userId, { corpId, crm: services.crm, store, autoCreate: config.autoCreateCustomers, now });
       log('info', 'contacts.auto_bind', { corpId, eventId, outcome: result.outcome });
+      // A contact added with tags (a 「联系我」 code can tag on add) fills the mapped CRM fields of the customer just bound.
+      if (result.customerId) await services.mappedSync.syncContact(externalUserId, 'system:wecom-event');
       if (result.outcome === 'created' && result.customerId) {
         await services.notify.customerCreated({ userid: event.userId, customerId: result.customerId, name: profile.contact.name, at });
       }

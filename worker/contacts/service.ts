@@ -210,6 +210,6 @@ export function draftFromProfile(loaded: ContactProfile, ownerUserid: string): C
     ownerUserid,
     mobiles: profileMobiles(loaded),
     unionid: loaded.contact.unionid,
-    tags: [...new Set(loaded.followUsers.flatMap((f) => f.tags.map((t) => t.name)))],
+    // WeCom's tags stay WeCom's: a CRM field gets them only through an admin's mapping (docs/tags.md).
   };
 }
