@@ -59,6 +59,13 @@ export default defineConfig(async () => {
             globalSetup: ['test/worker/global-setup.ts'],
             // The suites share one WeCom simulator whose state tests reset and inspect.
             fileParallelism: false,
+            // After every other project: wrangler dev's proxy is least likely to fail on a machine
+            // not also busy with the workerd pools.
+            sequence: { groupOrder: 1 },
+            // wrangler dev's local proxy occasionally exits under load; the setup starts it again
+            // (and says so), and the test that was in flight gets one more try. A failure of the
+            // product itself fails both tries.
+            retry: 1,
           },
         },
         {
@@ -84,6 +91,7 @@ export default defineConfig(async () => {
             name: 'e2e',
             include: ['test/e2e/**/*.test.ts'],
             globalSetup: ['test/e2e/global-setup.ts'],
+            setupFiles: ['test/e2e/setup.ts'],
             testTimeout: 60_000,
             hookTimeout: 60_000,
             fileParallelism: false,

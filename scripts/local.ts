@@ -91,11 +91,19 @@ export interface LocalOptions {
   clientScriptTag?: boolean;
   /** Where wrangler's output goes; defaults to this process's stdout. */
   log?: (line: string) => void;
+  /**
+   * Start `wrangler dev` again, on the same port and state, when it exits by itself: under heavy load
+   * its local proxy occasionally ends the process (an empty `✘ [ERROR]`), which is the dev tool's fault,
+   * not the worker's. At most this many times; each is logged and counted in `restarts`.
+   */
+  restarts?: number;
 }
 
 export interface Local {
   url: string;
   simulatorUrl: string | undefined;
+  /** How many times `wrangler dev` exited by itself and was started again. */
+  restarts(): number;
   stop(): Promise<void>;
 }
 
@@ -117,6 +125,7 @@ export async function startLocal(options: LocalOptions): Promise<Local> {
     return {
       url: product.url,
       simulatorUrl: simulator?.url,
+      restarts: product.restarts,
       async stop() {
         await product.stop();
         await simulator?.stop();
@@ -140,7 +149,7 @@ async function seedDemoReplies(corpId: string, persist: string[], log: (line: st
   }
 }
 
-async function startWorker(options: LocalOptions, log: (line: string) => void, simulatorUrl: string | undefined): Promise<{ url: string; stop(): Promise<void> }> {
+async function startWorker(options: LocalOptions, log: (line: string) => void, simulatorUrl: string | undefined): Promise<{ url: string; stop(): Promise<void>; restarts(): number }> {
   const persist = ['--persist-to', options.persistTo];
   await run(['d1', 'migrations', 'apply', 'DB', '--local', ...persist], log);
 
@@ -159,33 +168,56 @@ async function startWorker(options: LocalOptions, log: (line: string) => void, s
   if (simulatorUrl) await seedDemoReplies(overrides.WECOM_CORP_ID ?? readVarsFile(demoVarsFile).WECOM_CORP_ID ?? '', persist, log);
   const varArgs = Object.entries(overrides).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
 
-  const inspectorPort = await freePort();
-  const child = spawn(
-    wrangler,
-    [
-      'dev',
-      '--ip', '127.0.0.1',
-      '--port', String(options.port),
-      '--inspector-port', String(inspectorPort),
-      '--env-file', demoVarsFile,
-      '--show-interactive-dev-session=false',
-      // `GET /__scheduled?cron=<cron>` runs a cron trigger now (the e2e suite and the bench fire the reminder job).
-      '--test-scheduled',
-      ...persist,
-      ...varArgs,
-    ],
-    { cwd: root, env: quietEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  child.stdout?.on('data', (chunk: Buffer) => log(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => log(chunk.toString()));
-
+  const args = [
+    'dev',
+    '--ip', '127.0.0.1',
+    '--port', String(options.port),
+    '--env-file', demoVarsFile,
+    '--show-interactive-dev-session=false',
+    // `GET /__scheduled?cron=<cron>` runs a cron trigger now (the e2e suite and the bench fire the reminder job).
+    '--test-scheduled',
+    ...persist,
+    ...varArgs,
+  ];
   const url = `http://127.0.0.1:${options.port}`;
+  let stopping = false;
+  let restarts = 0;
+
+  const launch = async (): Promise<ChildProcess> => {
+    const inspectorPort = await freePort();
+    if (stopping) throw new Error('stopped while restarting');
+    const started = spawn(wrangler, [...args, '--inspector-port', String(inspectorPort)], { cwd: root, env: quietEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    started.stdout?.on('data', (chunk: Buffer) => log(chunk.toString()));
+    started.stderr?.on('data', (chunk: Buffer) => log(chunk.toString()));
+    started.once('exit', (code) => {
+      if (stopping || restarts >= (options.restarts ?? 0)) return;
+      // Its workerd may outlive it: the whole process group goes before the next one starts.
+      try {
+        if (started.pid !== undefined) process.kill(-started.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      restarts += 1;
+      log(`\nlocal: wrangler dev exited by itself (code ${code}); starting it again on ${url} (restart ${restarts})\n`);
+      void launch()
+        .then(async (next) => {
+          child = next;
+          await waitForHealth(url, next, 120_000);
+        })
+        .catch((error: unknown) => log(`local: the restart failed: ${String(error)}\n`));
+    });
+    return started;
+  };
+  let child = await launch();
+
   const stop = async (): Promise<void> => {
+    stopping = true;
     if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const running = child;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
     // wrangler starts workerd as a child: end the whole process group.
-    process.kill(-child.pid, 'SIGTERM');
-    const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(-child.pid, 'SIGKILL'), 5000);
+    process.kill(-running.pid!, 'SIGTERM');
+    const timer = setTimeout(() => running.pid !== undefined && running.exitCode === null && process.kill(-running.pid, 'SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
   };
@@ -195,5 +227,5 @@ async function startWorker(options: LocalOptions, log: (line: string) => void, s
     await stop();
     throw error;
   }
-  return { url, stop };
+  return { url, stop, restarts: () => restarts };
 }

@@ -22,7 +22,7 @@ export default async function setup(project: TestProject) {
   console.log(`e2e: ${browser.source} Chromium at ${browser.executablePath}`);
   const persistTo = mkdtempSync(join(tmpdir(), 'sidebar-e2e-'));
   let output = '';
-  const local = await startLocal({ port: await freePort(), simulatorPort: 0, persistTo, log: (line) => (output += line) }).catch((error: unknown) => {
+  const local = await startLocal({ port: await freePort(), simulatorPort: 0, persistTo, restarts: 3, log: (line) => (output += line) }).catch((error: unknown) => {
     console.error(output);
     throw error;
   });
@@ -31,7 +31,9 @@ export default async function setup(project: TestProject) {
   return async () => {
     // A product that stopped answering during the run fails every later test alike: its own last words say why.
     const alive = await fetch(`${local.url}/healthz`).then((response) => response.ok, () => false);
-    if (!alive) console.error(`e2e: the product stopped answering; its last output:\n${output.slice(-8000)}`);
+    if (!alive || local.restarts() > 0) {
+      console.error(`e2e: wrangler dev ${alive ? `exited by itself and was started again ${local.restarts()} time(s)` : 'stopped answering'}; its last output:\n${output.slice(-8000)}`);
+    }
     await local.stop();
     rmSync(persistTo, { recursive: true, force: true });
   };
