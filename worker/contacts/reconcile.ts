@@ -121,8 +121,11 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
           );
           // WeCom sends no event when only the remark mobiles change: a cached profile that differs is dropped, and the change recorded.
           const edits: NewTouchpoint[] = [];
+          // One cache read per contact, however many of the page's rows follow it.
+          const cached = new Map<string, ReturnType<ProfileCache['get']>>();
           for (const { external_contact: contact, follow_info: follow } of rows) {
-            const was = (await deps.profiles.get(corpId, contact.external_userid))?.followUsers.find((f) => f.userid === follow.userid);
+            if (!cached.has(contact.external_userid)) cached.set(contact.external_userid, deps.profiles.get(corpId, contact.external_userid));
+            const was = (await cached.get(contact.external_userid))?.followUsers.find((f) => f.userid === follow.userid);
             const is = contactProfile(contact, [follow], now()).followUsers[0];
             const changes = was && is ? remarkChanges(was, is) : [];
             if (changes.length === 0) continue;

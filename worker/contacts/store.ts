@@ -104,6 +104,36 @@ export function createContactStore(db: D1Database) {
     return before?.results[0]?.state;
   }
 
+  /** The corp tag ids WeCom shows on each relationship, in one statement. */
+  async function followsTags(corpId: string, follows: ReadonlyArray<{ externalUserId: string; userid: string; tagIds: readonly string[] }>): Promise<void> {
+    if (follows.length === 0) return;
+    const rows = follows.map((f) => ({ externalUserId: f.externalUserId, userid: f.userid, tagIds: JSON.stringify([...new Set(f.tagIds)].sort()) }));
+    await db
+      .prepare(
+        `UPDATE contact_follows SET tag_ids = page.tag_ids
+         FROM (SELECT json_extract(value, '$.externalUserId') AS external_userid, json_extract(value, '$.userid') AS userid, json_extract(value, '$.tagIds') AS tag_ids FROM json_each(?2)) AS page
+         WHERE contact_follows.corp_id = ?1 AND contact_follows.external_userid = page.external_userid AND contact_follows.userid = page.userid`,
+      )
+      .bind(corpId, JSON.stringify(rows))
+      .run();
+  }
+
+  /** Touchpoints in one statement, each written only if its source key is new; how many were written. */
+  async function addTouchpoints(corpId: string, touchpoints: readonly NewTouchpoint[]): Promise<number> {
+    if (touchpoints.length === 0) return 0;
+    const rows = touchpoints.map((t) => ({ ...t, detail: JSON.stringify(t.detail) }));
+    const result = await db
+      .prepare(
+        `INSERT INTO touchpoints (corp_id, external_userid, customer_id, kind, at, actor_userid, detail, source_key)
+         SELECT ?1, json_extract(value, '$.externalUserId'), json_extract(value, '$.customerId'), json_extract(value, '$.kind'), json_extract(value, '$.at'),
+           json_extract(value, '$.actorUserid'), json_extract(value, '$.detail'), json_extract(value, '$.sourceKey')
+         FROM json_each(?2) WHERE true ON CONFLICT (corp_id, source_key) DO NOTHING`,
+      )
+      .bind(corpId, JSON.stringify(rows))
+      .run();
+    return result.meta.changes;
+  }
+
   return {
     async binding(corpId: string, externalUserId: string): Promise<Binding | undefined> {
       const row = await db
@@ -175,25 +205,10 @@ export function createContactStore(db: D1Database) {
 
     /** Records the corp tag ids WeCom reports on a relationship already recorded. */
     async followTags(corpId: string, externalUserId: string, userid: string, tagIds: readonly string[]): Promise<void> {
-      await db
-        .prepare('UPDATE contact_follows SET tag_ids = ?4 WHERE corp_id = ?1 AND external_userid = ?2 AND userid = ?3')
-        .bind(corpId, externalUserId, userid, JSON.stringify([...new Set(tagIds)].sort()))
-        .run();
+      await followsTags(corpId, [{ externalUserId, userid, tagIds }]);
     },
 
-    /** `followTags` for a page of relationships, in one statement. */
-    async followsTags(corpId: string, follows: ReadonlyArray<{ externalUserId: string; userid: string; tagIds: readonly string[] }>): Promise<void> {
-      if (follows.length === 0) return;
-      const rows = follows.map((f) => ({ externalUserId: f.externalUserId, userid: f.userid, tagIds: JSON.stringify([...new Set(f.tagIds)].sort()) }));
-      await db
-        .prepare(
-          `UPDATE contact_follows SET tag_ids = page.tag_ids
-           FROM (SELECT json_extract(value, '$.externalUserId') AS external_userid, json_extract(value, '$.userid') AS userid, json_extract(value, '$.tagIds') AS tag_ids FROM json_each(?2)) AS page
-           WHERE contact_follows.corp_id = ?1 AND contact_follows.external_userid = page.external_userid AND contact_follows.userid = page.userid`,
-        )
-        .bind(corpId, JSON.stringify(rows))
-        .run();
-    },
+    followsTags,
 
     /** Marks a relationship active; returns true when it was not active before. */
     async followActive(corpId: string, externalUserId: string, userid: string, addedAt: number | null, now: number): Promise<boolean> {
@@ -283,32 +298,12 @@ export function createContactStore(db: D1Database) {
       return row !== null;
     },
 
+    /** Writes the touchpoint unless one with its source key exists; true when it was written. */
     async addTouchpoint(corpId: string, touchpoint: NewTouchpoint): Promise<boolean> {
-      const result = await db
-        .prepare(
-          `INSERT INTO touchpoints (corp_id, external_userid, customer_id, kind, at, actor_userid, detail, source_key)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (corp_id, source_key) DO NOTHING`,
-        )
-        .bind(corpId, touchpoint.externalUserId, touchpoint.customerId, touchpoint.kind, touchpoint.at, touchpoint.actorUserid, JSON.stringify(touchpoint.detail), touchpoint.sourceKey)
-        .run();
-      return result.meta.changes > 0;
+      return (await addTouchpoints(corpId, [touchpoint])) > 0;
     },
 
-    /** `addTouchpoint` for many in one statement; each source key still writes once. */
-    async addTouchpoints(corpId: string, touchpoints: readonly NewTouchpoint[]): Promise<number> {
-      if (touchpoints.length === 0) return 0;
-      const rows = touchpoints.map((t) => ({ ...t, detail: JSON.stringify(t.detail) }));
-      const result = await db
-        .prepare(
-          `INSERT INTO touchpoints (corp_id, external_userid, customer_id, kind, at, actor_userid, detail, source_key)
-           SELECT ?1, json_extract(value, '$.externalUserId'), json_extract(value, '$.customerId'), json_extract(value, '$.kind'), json_extract(value, '$.at'),
-             json_extract(value, '$.actorUserid'), json_extract(value, '$.detail'), json_extract(value, '$.sourceKey')
-           FROM json_each(?2) WHERE true ON CONFLICT (corp_id, source_key) DO NOTHING`,
-        )
-        .bind(corpId, JSON.stringify(rows))
-        .run();
-      return result.meta.changes;
-    },
+    addTouchpoints,
 
     /** Sets `detail.name` of the touchpoint written under `sourceKey`, when it has none. */
     async nameTouchpoint(corpId: string, sourceKey: string, name: string): Promise<void> {
