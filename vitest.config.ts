@@ -38,6 +38,8 @@ export default defineConfig(async () => {
                     TEST_MIGRATIONS: migrations,
                     // Tests start the syncs they mean to; worker/jobs/first-sync.ts is tested by calling it.
                     FIRST_SYNC: 'off',
+                    // Small, so the long-jobs tests see a run handed from instance to instance.
+                    JOB_STEPS_PER_INSTANCE: '40',
                   },
                   // Every request in this pool comes without CF-Connecting-IP, so all tests share one
                   // client key: the product's limits are raised here, and the tests of the limits

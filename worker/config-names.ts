@@ -41,6 +41,8 @@ export const CONFIG_NAMES = [
   'CRM_TIMEOUT_MS',
   // `on` (default): the first request of an isolate starts an org sync for every app that never had one (worker/jobs/first-sync.ts).
   'FIRST_SYNC',
+  // Steps a long job's Workflow instance takes before the run goes on in a new one (default 900: Workers Free allows 1,024 per instance).
+  'JOB_STEPS_PER_INSTANCE',
 ] as const;
 
 export type ConfigName = (typeof CONFIG_NAMES)[number];

@@ -316,10 +316,13 @@ export interface JobRunFields {
 /** A long admin job as the admin routes show it: the run with its counts spread beside the rest. */
 export type JobRunView<Counts extends Record<string, number>> = JobRunFields & Counts;
 
-/** Besides its own counts, every run carries its step meter (worker/jobs/steps.ts): steps, WeCom calls, the most in one step. */
-export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number }>;
+/**
+ * Besides its own counts, every run carries its step meter (worker/jobs/steps.ts): steps, WeCom
+ * calls, the most in one step, and the Workflow instances it ran in one after another.
+ */
+export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number; instances: number }>;
 
-export type ReconcileRunView = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number }>;
+export type ReconcileRunView = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number; instances: number }>;
 
 /** `GET /api/admin/users`. */
 export interface AdminUsers {

@@ -245,6 +245,8 @@ describe('cancelling a long job', () => {
     expect(meter.text()).toContain('步骤 3');
     expect(meter.text()).toContain('企业微信调用 11 次');
     expect(meter.text()).toContain('单步最多 10 次');
+    // One instance ran it: nothing said of instances.
+    expect(meter.text()).not.toContain('接续');
   });
 });
 
@@ -253,7 +255,7 @@ describe('the reconciliation panel', () => {
     const { wrapper, api } = await startApp({
       url: '/#/admin/users',
       me: adminMe(),
-      routes: usersRoutes(undefined, reconcileRun({ status: 'succeeded', done: 10, total: 10, phase: 'done', steps: 12, wecomCalls: 12, finishedAt: 1707000100000 })),
+      routes: usersRoutes(undefined, reconcileRun({ status: 'succeeded', done: 10, total: 10, phase: 'done', steps: 12, wecomCalls: 12, instances: 3, finishedAt: 1707000100000 })),
     });
     expect(api.count('GET /api/admin/reconcile/latest')).toBe(1);
     const panel = wrapper.find('[data-testid="reconcile"]');
@@ -262,6 +264,7 @@ describe('the reconciliation panel', () => {
     expect(panel.text()).toContain('结束跟进 1');
     expect(panel.text()).toContain('新增绑定 1');
     expect(panel.find('[data-testid="job-meter"]').text()).toContain('企业微信调用 12 次');
+    expect(panel.find('[data-testid="job-meter"]').text()).toContain('分 3 段接续运行');
     expect(panel.find('[data-testid="job-cancel"]').exists()).toBe(false);
   });
 

@@ -182,10 +182,78 @@ describe('reconciliation on Workflows', () => {
     expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
     expect(run.maxStepD1Queries).toBeGreaterThan(0);
     expect(run.maxStepD1Queries).toBeLessThanOrEqual(STEP_D1_QUERY_BUDGET);
+    // JOB_STEPS_PER_INSTANCE is 40 in this pool: the run went on in more instances, one after another.
+    expect(run.instances).toBeGreaterThanOrEqual(2);
+    expect(await introspector.get()).toHaveLength(run.instances as number);
 
     // Nothing changed in WeCom: a second run adds nothing and ends nothing.
     const second = await finished('reconcile', (await start('reconcile')).id);
     expect(second).toMatchObject({ status: 'succeeded', followsAdded: 0, followsEnded: 0, failed: 0 });
+  }, JOB_TEST_MS);
+});
+
+describe('a reconciliation handed from instance to instance', () => {
+  const members = generateBigCorp(demoCorp, MEDIUM).members.flatMap((member) => (member.userid.startsWith('big11m') ? [member.userid] : []));
+
+  async function seedFollows(rows: Array<{ externalUserId: string; userid: string; updatedAt: number }>): Promise<void> {
+    await env.DB.batch(
+      rows.map((row) =>
+        env.DB.prepare("INSERT INTO contact_follows (corp_id, external_userid, userid, state, added_at, updated_at) VALUES (?1, ?2, ?3, 'active', ?4, ?4)").bind(demoCorp.corpid, row.externalUserId, row.userid, row.updatedAt),
+      ),
+    );
+  }
+
+  it('ends, in every group, the relationships WeCom no longer lists, whichever instance read their pages', async () => {
+    await introspect(env.RECONCILE_WORKFLOW);
+    // One relationship WeCom does not list for every member, in every group of 100.
+    await seedFollows(members.map((userid, i) => ({ externalUserId: `wmGone${i}`, userid, updatedAt: Date.now() - 60_000 })));
+    const run = await finished('reconcile', (await start('reconcile')).id);
+    expect(run).toMatchObject({ status: 'succeeded', failed: 0, error: null });
+    expect(run.instances).toBeGreaterThanOrEqual(2);
+    expect(run.followsEnded).toBe(members.length);
+    const { results } = await env.DB.prepare("SELECT state, COUNT(*) AS n FROM contact_follows WHERE userid LIKE 'big11m%' GROUP BY state ORDER BY state").all<{ state: string; n: number }>();
+    const generated = generateBigCorp(demoCorp, MEDIUM).externalContacts.slice(demoCorp.externalContacts.length);
+    expect(results).toEqual([
+      { state: 'active', n: generated.reduce((sum, contact) => sum + contact.follow_user.length, 0) },
+      { state: 'ended', n: members.length },
+    ]);
+    const touchpoints = await env.DB.prepare("SELECT COUNT(*) AS n FROM touchpoints WHERE kind = 'contact_deleted' AND external_userid LIKE 'wmGone%'").first<{ n: number }>();
+    expect(touchpoints?.n).toBe(members.length);
+  }, JOB_TEST_MS);
+
+  it('leaves a relationship written after the run started, which WeCom had not listed when its page was read', async () => {
+    await introspect(env.RECONCILE_WORKFLOW);
+    // As a callback arriving mid-run would write it: newer than the run.
+    await seedFollows([{ externalUserId: 'wmJustAdded', userid: members[0]!, updatedAt: Date.now() + 60_000 }]);
+    const run = await finished('reconcile', (await start('reconcile')).id);
+    expect(run).toMatchObject({ status: 'succeeded', followsEnded: 0 });
+    const row = await env.DB.prepare("SELECT state FROM contact_follows WHERE external_userid = 'wmJustAdded'").first<{ state: string }>();
+    expect(row?.state).toBe('active');
+  }, JOB_TEST_MS);
+
+  it('refuses a second start while a later instance runs, and a cancel stops that instance', async () => {
+    const introspector = await introspect(env.RECONCILE_WORKFLOW);
+    // Slow pages, so the run is still in its second instance when the admin acts.
+    await sim('faults', { path: 'externalcontact/batch/get_by_user', delayMs: 150, times: 1000 });
+    const { id } = await start('reconcile');
+    const second = await waitFor(async () => {
+      const instances = await introspector.get();
+      return instances.length >= 2 ? instances[1] : undefined;
+    }, 60_000);
+    const refused = await api('/api/admin/reconcile', admin, { method: 'POST' });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { run: RunBody }).run).toMatchObject({ id, instances: 2 });
+
+    const cancelled = await api(`/api/admin/reconcile/${id}/cancel`, admin, { method: 'POST' });
+    expect(cancelled.status).toBe(200);
+    await second!.waitForStatus('terminated');
+    const pages = (await calls())('externalcontact/batch/get_by_user');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await calls())('externalcontact/batch/get_by_user')).toBe(pages);
+    expect(await introspector.get()).toHaveLength(2);
+    const after = (await (await api(`/api/admin/reconcile/${id}`, admin)).json()) as { run: RunBody };
+    expect(after.run).toMatchObject({ status: 'failed', phase: 'cancelled', instances: 2 });
+    await sim('faults', undefined, 'DELETE');
   }, JOB_TEST_MS);
 });
 

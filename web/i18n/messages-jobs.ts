@@ -47,6 +47,7 @@ const zhCN = {
   'job.wecomCalls': '企业微信调用 {count} 次',
   'job.maxStepWecomCalls': '单步最多 {count} 次',
   'job.maxStepD1Queries': '单步最多 {count} 次数据库查询',
+  'job.instances': '分 {count} 段接续运行',
 };
 
 const en: Record<keyof typeof zhCN, string> = {
@@ -90,6 +91,7 @@ const en: Record<keyof typeof zhCN, string> = {
   'job.wecomCalls': 'WeCom calls {count}',
   'job.maxStepWecomCalls': 'At most {count} in one step',
   'job.maxStepD1Queries': 'At most {count} database queries in one step',
+  'job.instances': 'Ran in {count} Workflow instances, one after another',
 };
 
 export const jobMessages = { 'zh-CN': zhCN, en } as const;

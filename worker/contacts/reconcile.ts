@@ -15,8 +15,10 @@
  * in a few set-wise D1 statements and returns the contacts nobody bound yet; steps of
  * `BINDS_PER_STEP` of those bind or create their customers; when tag groups are mapped, steps of
  * `BINDS_PER_STEP` contacts set the mapped CRM fields; after a group's last page, one step
- * ends the relationships of that group WeCom no longer shows. Every step stays within a D1 query
- * budget (jobs/steps.ts), since an invocation may run only so many.
+ * ends the relationships of that group WeCom no longer shows (those no page of this run listed,
+ * as recorded in D1). Every step stays within a D1 query budget (jobs/steps.ts), since an
+ * invocation may run only so many. Nothing a later page needs is kept in memory, so after its
+ * share of steps an instance hands the run to the next one between any two pages.
  */
 import type { Crm } from '../crm/port.ts';
 import type { WeComApp } from '../env.ts';
@@ -61,28 +63,51 @@ export interface ReconcileDeps {
   now?: () => number;
 }
 
-/** Runs one reconciliation to the end in `steps`, recording progress on the run; never throws. */
-export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps: JobSteps<ReconcileCounts>): Promise<ReconcileRun> {
+/** Where a run goes on in its next Workflow instance (jobs/steps.ts `handOver`). */
+export interface ReconcileResume {
+  /** The group of members in progress, and the cursor of its next page ('' for its first). */
+  group: Group;
+}
+
+/** Up to USERS_PER_CALL members paged through together. */
+interface Group {
+  userids: string[];
+  cursor: string;
+  /** False once a page of the group could not be read: its ended relationships are not judged. */
+  complete: boolean;
+}
+
+/**
+ * Runs one reconciliation to the end in `steps`, recording progress on the run; never throws.
+ * After its share of steps an instance hands the run over between two pages (`resume`).
+ */
+export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps: JobSteps<ReconcileCounts>, resume?: ReconcileResume): Promise<ReconcileRun> {
   const now = deps.now ?? Date.now;
   const { app, client, store, log } = deps;
   const corpId = app.corpId;
   return runJob(start, log, steps, app, async (first) => {
     const listed = await steps.do('members', async () => {
       const run = structuredClone(first);
-      const { follow_user: members } = await client.getFollowUserList().catch(fatal);
+      const { follow_user: all } = await client.getFollowUserList().catch(fatal);
+      // In userid order, so the next instance knows the members still to do: those after the group it is handed.
+      const after = resume?.group.userids.at(-1);
+      const members = [...new Set(all)].sort().filter((userid) => after === undefined || userid > after);
       run.phase = 'contacts';
-      run.total = members.length;
+      run.total = run.done + (resume?.group.userids.length ?? 0) + members.length;
       return { run, members, mapped: await deps.mappedSync.active() };
     });
     const { members, mapped } = listed;
     let run = listed.run;
+    const groups: Group[] = resume ? [resume.group] : [];
+    for (let offset = 0; offset < members.length; offset += USERS_PER_CALL) {
+      groups.push({ userids: members.slice(offset, offset + USERS_PER_CALL), cursor: '', complete: true });
+    }
 
-    for (let offset = 0, group = 1; offset < members.length; offset += USERS_PER_CALL, group++) {
-      const chunk = members.slice(offset, offset + USERS_PER_CALL);
-      const seen = new Set<string>();
-      let complete = true;
-      let cursor = '';
+    for (const [index, { userids: chunk, ...position }] of groups.entries()) {
+      const group = index + 1;
+      let { cursor, complete } = position;
       for (let page = 1; ; page++) {
+        if (steps.spent()) return steps.handOver(run, { group: { userids: chunk, cursor, complete } } satisfies ReconcileResume);
         const before = run;
         const pageCursor = cursor;
         const result = await steps.do(`contacts ${group}.${page}`, async () => {
@@ -93,7 +118,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
           } catch (error) {
             if (transient(error)) fatal(error);
             recordFailure(next, `members ${chunk.join(',')}`, error);
-            return { run: next, cursor: '', seen: [] as string[], complete: false, unbound: [] as PageRow[], contacts: [] as string[] };
+            return { run: next, cursor: '', complete: false, unbound: [] as PageRow[], contacts: [] as string[] };
           }
           const rows = reply.external_contact_list;
           const bound = new Map((await store.bindings(corpId, [...new Set(rows.map((row) => row.external_contact.external_userid))])).map((b) => [b.externalUserId, b.customerId]));
@@ -115,9 +140,11 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
             })),
           );
           next.counts.followsAdded += added.length;
+          // Also marks the page's relationships as listed by this run (see the `ended` step).
           await store.followsTags(
             corpId,
             rows.map(({ external_contact: contact, follow_info: follow }) => ({ externalUserId: contact.external_userid, userid: follow.userid, tagIds: follow.tag_id ?? [] })),
+            next.startedAt,
           );
           // WeCom sends no event when only the remark mobiles change: a cached profile that differs is dropped, and the change recorded.
           const edits: NewTouchpoint[] = [];
@@ -147,12 +174,10 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
             const id = row.external_contact.external_userid;
             if (!bound.has(id) && !unbound.has(id)) unbound.set(id, row);
           }
-          const seen = rows.map((row) => `${row.external_contact.external_userid}|${row.follow_info.userid}`);
           const contacts = [...new Set(rows.map((row) => row.external_contact.external_userid))];
-          return { run: next, cursor: reply.next_cursor || '', seen, complete: true, unbound: [...unbound.values()], contacts };
+          return { run: next, cursor: reply.next_cursor || '', complete: true, unbound: [...unbound.values()], contacts };
         });
         run = result.run;
-        for (const key of result.seen) seen.add(key);
         if (!result.complete) complete = false;
         for (let offset = 0, part = 1; offset < result.unbound.length; offset += BINDS_PER_STEP, part++) {
           const slice = result.unbound.slice(offset, offset + BINDS_PER_STEP);
@@ -200,7 +225,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
         if (!complete) {
           next.failures.push({ subject: `ended relationships of members ${chunk[0]}…`, reason: 'skipped: these members could not be listed, so a missing contact may only be unlisted' });
         } else {
-          const missing = (await store.activeFollowsOfMembers(corpId, chunk)).filter((follow) => !seen.has(`${follow.externalUserId}|${follow.userid}`));
+          const missing = await store.unlistedFollows(corpId, chunk, next.startedAt);
           const endedFollows = await store.followsEnded(corpId, missing, now(), now());
           const bound = new Map((await store.bindings(corpId, [...new Set(endedFollows.map((f) => f.externalUserId))])).map((b) => [b.externalUserId, b.customerId]));
           await store.addTouchpoints(
@@ -217,7 +242,7 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
           );
           next.counts.followsEnded += endedFollows.length;
         }
-        next.done = Math.min(members.length, offset + chunk.length);
+        next.done += chunk.length;
         return { run: next };
       });
       run = ended.run;

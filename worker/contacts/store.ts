@@ -105,16 +105,20 @@ export function createContactStore(db: D1Database) {
   }
 
   /** The corp tag ids WeCom shows on each relationship, in one statement. */
-  async function followsTags(corpId: string, follows: ReadonlyArray<{ externalUserId: string; userid: string; tagIds: readonly string[] }>): Promise<void> {
+  /**
+   * Records each relationship's corp tag ids as WeCom lists them. `reconciledAt` (a reconciliation's
+   * start) also marks them as listed by that run (`unlistedFollows`): the latest start is kept.
+   */
+  async function followsTags(corpId: string, follows: ReadonlyArray<{ externalUserId: string; userid: string; tagIds: readonly string[] }>, reconciledAt?: number): Promise<void> {
     if (follows.length === 0) return;
     const rows = follows.map((f) => ({ externalUserId: f.externalUserId, userid: f.userid, tagIds: JSON.stringify([...new Set(f.tagIds)].sort()) }));
     await db
       .prepare(
-        `UPDATE contact_follows SET tag_ids = page.tag_ids
+        `UPDATE contact_follows SET tag_ids = page.tag_ids, reconciled_at = MAX(COALESCE(reconciled_at, 0), COALESCE(?3, 0))
          FROM (SELECT json_extract(value, '$.externalUserId') AS external_userid, json_extract(value, '$.userid') AS userid, json_extract(value, '$.tagIds') AS tag_ids FROM json_each(?2)) AS page
          WHERE contact_follows.corp_id = ?1 AND contact_follows.external_userid = page.external_userid AND contact_follows.userid = page.userid`,
       )
-      .bind(corpId, JSON.stringify(rows))
+      .bind(corpId, JSON.stringify(rows), reconciledAt ?? null)
       .run();
   }
 
@@ -276,11 +280,19 @@ export function createContactStore(db: D1Database) {
       return results.map((row) => ({ externalUserId: row.external_userid, userid: row.userid }));
     },
 
-    async activeFollowsOfMembers(corpId: string, userids: readonly string[]): Promise<Array<{ externalUserId: string; userid: string }>> {
+    /**
+     * The active relationships of `userids` that the reconciliation started at `runStartedAt` did
+     * not list (`followsTags`), leaving out those written since it started (a contact added while
+     * the run was past that member's pages is not one WeCom stopped showing).
+     */
+    async unlistedFollows(corpId: string, userids: readonly string[], runStartedAt: number): Promise<Array<{ externalUserId: string; userid: string }>> {
       if (userids.length === 0) return [];
       const { results } = await db
-        .prepare("SELECT external_userid, userid FROM contact_follows WHERE corp_id = ?1 AND state = 'active' AND userid IN (SELECT value FROM json_each(?2))")
-        .bind(corpId, JSON.stringify(userids))
+        .prepare(
+          `SELECT external_userid, userid FROM contact_follows WHERE corp_id = ?1 AND state = 'active' AND userid IN (SELECT value FROM json_each(?2))
+           AND COALESCE(reconciled_at, 0) < ?3 AND updated_at <= ?3`,
+        )
+        .bind(corpId, JSON.stringify(userids), runStartedAt)
         .all<{ external_userid: string; userid: string }>();
       return results.map((row) => ({ externalUserId: row.external_userid, userid: row.userid }));
     },

@@ -155,6 +155,8 @@ export interface StartedRun<Counts extends Record<string, number>> {
 export interface JobEngine<Counts extends Record<string, number>> {
   /** Hands the run to the engine; `then` names a job to start when this one succeeds. */
   start(run: JobRun<Counts>, then?: JobKind): Promise<void>;
+  /** Goes on with a run in its next instance (`counts.instances`), from where the last one stopped. */
+  resume(run: JobRun<Counts>, resume: unknown, then?: JobKind): Promise<void>;
   /** Whether the engine still works on the run (false when it finished, failed or never existed). */
   alive(run: JobRun<Counts>): Promise<boolean>;
   /** Stops the run's instance, if it still runs. */

@@ -30,6 +30,12 @@ export interface StepResult<Counts extends Record<string, number>> {
   run: JobRun<Counts>;
 }
 
+/** What a job's body returns when its run goes on in another Workflow instance (`JobSteps.handOver`). */
+export interface HandedOver<Counts extends Record<string, number>> {
+  handedOver: true;
+  run: JobRun<Counts>;
+}
+
 /**
  * The step runner a job is written against: `step.do` with this product's retry policy. The
  * runner saves the returned run to `job_runs` (progress, counts, and the step's own meter), so
@@ -37,10 +43,35 @@ export interface StepResult<Counts extends Record<string, number>> {
  */
 export interface JobSteps<Counts extends Record<string, number>> {
   do<T extends StepResult<Counts>>(name: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Whether this instance has taken its share of steps (`JOB_STEPS_PER_INSTANCE`): the job then
+   * hands over at the next point its position can be written down.
+   */
+  spent(): boolean;
+  /** Ends this instance's part: the run goes on in a new instance, which starts from `resume`. */
+  handOver(run: JobRun<Counts>, resume: unknown): Promise<HandedOver<Counts>>;
 }
 
-/** Counted on every run: how many steps it took, its WeCom calls and D1 queries, and the most any one step made. */
-export const STEP_METER = { steps: 0, wecomCalls: 0, maxStepWecomCalls: 0, maxStepD1Queries: 0 };
+/**
+ * Counted on every run: how many steps it took, its WeCom calls and D1 queries, the most any one
+ * step made, and how many Workflow instances ran it one after another.
+ */
+export const STEP_METER = { steps: 0, wecomCalls: 0, maxStepWecomCalls: 0, maxStepD1Queries: 0, instances: 1 };
+
+/**
+ * Steps one Workflow instance takes before the run goes on in a new one. An instance may take at
+ * most 1,024 steps on Workers Free (10,000 by default on Workers Paid) and keeps every step's
+ * result; a reconciliation of a 100,000-contact corp takes thousands. The rest leaves room for a
+ * job's last steps after the point it checks.
+ */
+export const STEPS_PER_INSTANCE = 900;
+
+/** `JOB_STEPS_PER_INSTANCE` as a number of steps: the default when unset; at least 10, so every instance moves the run on. */
+export function stepsPerInstance(value: string | undefined): number {
+  const steps = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isInteger(steps)) return STEPS_PER_INSTANCE;
+  return Math.max(10, steps);
+}
 
 /**
  * The budget a step must stay inside: WeCom calls made by the step's own invocation (Workers Free
@@ -77,15 +108,49 @@ export function fatal(error: unknown): never {
 /** The run stopped being ours: an admin cancelled it, or a new start closed it as lost. */
 export const CANCELLED = 'the run is no longer running (cancelled)';
 
+/** Where a run goes on when an instance has taken its share of steps. */
+export interface RunSuccession<Counts extends Record<string, number>> {
+  /** Steps this instance may take (`stepsPerInstance`). */
+  steps: number;
+  /** Starts the instance that goes on with `run` from `resume` (jobs/engine.ts `JobEngine.resume`). */
+  start(run: JobRun<Counts>, resume: unknown): Promise<void>;
+}
+
 /**
  * Steps for one run: before its work, each step checks that the run was not cancelled (a
  * terminated instance may still be inside a step); after it, it meters the step's WeCom calls and
  * saves the run.
  */
-export function runSteps<Counts extends Record<string, number>>(step: WorkflowStepLike, runs: RunLog<Counts>, runId: number, meter: CallMeter): JobSteps<Counts> {
-  return {
-    do: <T extends StepResult<Counts>>(name: string, work: () => Promise<T>) =>
-      step.do(name, { retries: STEP_RETRIES, timeout: STEP_TIMEOUT }, async () => {
+export function runSteps<Counts extends Record<string, number>>(
+  step: WorkflowStepLike,
+  runs: RunLog<Counts>,
+  runId: number,
+  meter: CallMeter,
+  succession: RunSuccession<Counts>,
+): JobSteps<Counts> {
+  // Counted again as the engine replays finished steps, so every replay takes the same turns.
+  let taken = 0;
+  const steps: JobSteps<Counts> = {
+    spent: () => taken >= succession.steps,
+    async handOver(run, resume) {
+      // The run is saved with its next instance's number first (stop and alive look it up from the
+      // row); the instance is started by a step of its own, so a retry never starts a second one.
+      const saved = await steps.do('hand over', async () => {
+        const next = structuredClone(run);
+        const counts = next.counts as Record<string, number>;
+        counts.instances = (counts.instances ?? 1) + 1;
+        return { run: next };
+      });
+      await step.do('start the next instance', { retries: STEP_RETRIES, timeout: STEP_TIMEOUT }, async () => {
+        await succession.start(saved.run, resume);
+        return null;
+      });
+      log('info', 'job.handed_over', { kind: run.kind, id: runId, ...saved.run.counts });
+      return { handedOver: true, run: saved.run };
+    },
+    do: <T extends StepResult<Counts>>(name: string, work: () => Promise<T>) => {
+      taken += 1;
+      return step.do(name, { retries: STEP_RETRIES, timeout: STEP_TIMEOUT }, async () => {
         const current = await runs.get(runId);
         if (current?.status !== 'running') throw new NonRetryableError(CANCELLED);
         const before = meter.calls;
@@ -104,8 +169,10 @@ export function runSteps<Counts extends Record<string, number>>(step: WorkflowSt
         }
         await runs.save(result.run);
         return result;
-      }),
+      });
+    },
   };
+  return steps;
 }
 
 /** The slice of the engine's `WorkflowStep` the jobs use. */
@@ -122,11 +189,14 @@ export async function runJob<Counts extends Record<string, number>>(
   runs: RunLog<Counts>,
   steps: JobSteps<Counts>,
   app: Pick<WeComApp, 'corpId'>,
-  body: (run: JobRun<Counts>) => Promise<JobRun<Counts>>,
+  body: (run: JobRun<Counts>) => Promise<JobRun<Counts> | HandedOver<Counts>>,
 ): Promise<JobRun<Counts>> {
   let last: JobRun<Counts>;
   try {
-    last = await body(run);
+    const outcome = await body(run);
+    // The next instance finishes the run.
+    if ('handedOver' in outcome) return outcome.run;
+    last = outcome;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (reason.includes(CANCELLED)) {

@@ -6,7 +6,7 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from 'cloudflare:workers';
 import type { Env } from '../bindings.ts';
 import { startReconcile } from '../contacts/jobs.ts';
-import { reconcile, type ReconcileRun } from '../contacts/reconcile.ts';
+import { reconcile, type ReconcileResume, type ReconcileRun } from '../contacts/reconcile.ts';
 import { configOf, findApp } from '../env.ts';
 import { runOrgSync, type OrgSyncRun } from '../identity/org-sync.ts';
 import { orgSyncPolicy } from '../identity/services.ts';
@@ -14,7 +14,8 @@ import { log } from '../log.ts';
 import { appServices, type AppServices } from '../services.ts';
 import { countedD1 } from './counted-d1.ts';
 import type { JobParams } from './engine.ts';
-import { runSteps, STEP_RETRIES, type CallMeter, type WorkflowStepLike } from './steps.ts';
+import type { JobEngine } from './runs.ts';
+import { runSteps, STEP_RETRIES, stepsPerInstance, type CallMeter, type RunSuccession, type WorkflowStepLike } from './steps.ts';
 
 /** The WeCom calls and D1 queries this isolate made; each step meters its own share (jobs/steps.ts). */
 const meter: CallMeter = { calls: 0, d1Queries: 0 };
@@ -36,13 +37,18 @@ function servicesFor(env: Env, params: JobParams): AppServices | undefined {
 // `WorkflowStep.do`'s overloads want step results typed as RPC-serializable; ours are plain JSON.
 const stepOf = (step: WorkflowStep) => step as unknown as WorkflowStepLike;
 
+/** How a run goes on in its next instance when this one has taken its share of steps. */
+function succession<Counts extends Record<string, number>>(env: Env, engine: JobEngine<Counts>, params: JobParams): RunSuccession<Counts> {
+  return { steps: stepsPerInstance(env.JOB_STEPS_PER_INSTANCE), start: (run, resume) => engine.resume(run, resume, params.then) };
+}
+
 export class OrgSyncWorkflow extends WorkflowEntrypoint<Env, JobParams> {
   override async run(event: Readonly<WorkflowEvent<JobParams>>, step: WorkflowStep): Promise<unknown> {
     const services = servicesFor(this.env, event.payload);
     if (!services) return undefined;
     const { app, orgSyncLog } = services;
     const start = event.payload.run as OrgSyncRun;
-    const run = await runOrgSync(start, { app, client: services.wecom, users: services.users, log: orgSyncLog, policy: orgSyncPolicy(services) }, runSteps(stepOf(step), orgSyncLog, start.id, meter));
+    const run = await runOrgSync(start, { app, client: services.wecom, users: services.users, log: orgSyncLog, policy: orgSyncPolicy(services) }, runSteps(stepOf(step), orgSyncLog, start.id, meter, succession(this.env, services.orgSyncJobs, event.payload)));
     if (run.status === 'succeeded' && event.payload.then === 'reconcile') {
       await step.do('then reconcile', { retries: STEP_RETRIES }, async () => {
         await startReconcile(services, start.trigger, start.startedBy);
@@ -60,7 +66,8 @@ export class ReconcileWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     const { app, config, reconcileLog } = services;
     const start = event.payload.run as ReconcileRun;
     const deps = { app, client: services.wecom, crm: services.crm, store: services.store, mappedSync: services.mappedSync, profiles: services.profiles, log: reconcileLog, autoCreate: config.autoCreateCustomers };
-    const run = await reconcile(start, deps, runSteps(stepOf(step), reconcileLog, start.id, meter));
+    const steps = runSteps(stepOf(step), reconcileLog, start.id, meter, succession(this.env, services.reconcileJobs, event.payload));
+    const run = await reconcile(start, deps, steps, event.payload.resume as ReconcileResume | undefined);
     return { id: run.id, status: run.status };
   }
 }
