@@ -192,6 +192,8 @@ export interface JobMeasure {
   callsPerMember: number;
   maxStepWecomCalls: number;
   maxStepD1Queries: number;
+  /** The Workflow instances the run went on in, one after another (JOB_STEPS_PER_INSTANCE). */
+  instances: number;
   done: number;
   total: number;
   rowsWritten: Record<string, number>;
@@ -210,7 +212,7 @@ function countRows(db: Sqlite): Record<string, number> {
   return Object.fromEntries(COUNTED.map((table) => [table, Number((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n)]));
 }
 
-type RunView = { id: number; status: string; done: number; total: number; steps?: number; wecomCalls?: number; maxStepWecomCalls?: number; maxStepD1Queries?: number; error: string | null };
+type RunView = { id: number; status: string; done: number; total: number; steps?: number; wecomCalls?: number; maxStepWecomCalls?: number; maxStepD1Queries?: number; instances?: number; error: string | null };
 
 async function runJob(target: Target, cookie: string, job: 'org-sync' | 'reconcile', members: number, limitMs: number): Promise<JobMeasure> {
   const db = await openD1(target.persistTo, true);
@@ -243,6 +245,7 @@ async function runJob(target: Target, cookie: string, job: 'org-sync' | 'reconci
       callsPerMember: wecomCalls / members,
       maxStepWecomCalls: run.maxStepWecomCalls ?? NaN,
       maxStepD1Queries: run.maxStepD1Queries ?? NaN,
+      instances: run.instances ?? NaN,
       done: run.done,
       total: run.total,
       rowsWritten: Object.fromEntries(COUNTED.map((table) => [table, (after[table] ?? 0) - (before[table] ?? 0)])),

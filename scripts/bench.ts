@@ -192,7 +192,7 @@ function bigCorpRows(part: Part<BigCorpResult>): Row[] {
   const { size } = part;
   return part.jobs.map<Row>((job) => [
     `${job.job === 'org-sync' ? 'Org sync' : 'Reconciliation'} of a big corp (${fmt(part.members)} members, ${fmt(size.departments)} generated departments, ${fmt(size.contacts)} contacts; local Workflows)`,
-    `${job.status} in ${fmt(job.wallSeconds, 1)} s, ${fmt(job.steps)} steps, ${fmt(job.wecomCalls)} WeCom calls (${fmt(job.callsPerMember, 2)} per member), at most ${fmt(job.maxStepWecomCalls)} calls and ${fmt(job.maxStepD1Queries)} D1 queries in one step`,
+    `${job.status} in ${fmt(job.wallSeconds, 1)} s, ${fmt(job.steps)} steps, ${fmt(job.wecomCalls)} WeCom calls (${fmt(job.callsPerMember, 2)} per member), at most ${fmt(job.maxStepWecomCalls)} calls and ${fmt(job.maxStepD1Queries)} D1 queries in one step, ${fmt(job.instances)} Workflow instance${job.instances === 1 ? '' : 's'}`,
     `D1 rows written: ${Object.entries(job.rowsWritten).map(([table, n]) => `${table} ${fmt(n)}`).join(', ')}${job.error ? `; error: ${job.error}` : ''}`,
     `≤ 50 calls and ≤ 500 D1 queries per step: ${verdict(job.maxStepWecomCalls <= 50 && job.maxStepD1Queries <= 500)}`,
   ]);
