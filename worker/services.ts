@@ -86,10 +86,10 @@ export interface Services extends AppServices {
   scope(): Promise<Scope>;
 }
 
-/** `fetch` replaces the WeCom client's (the jobs count their calls with it). */
-export function appServices(env: Env, config: Config, app: WeComApp, options: { fetch?: typeof fetch } = {}): AppServices {
+/** `fetch` replaces the WeCom client's, `crmFetch` the HTTP CRM's (the jobs count their calls with them). */
+export function appServices(env: Env, config: Config, app: WeComApp, options: { fetch?: typeof fetch; crmFetch?: typeof fetch } = {}): AppServices {
   const wecom = wecomClientFor(env, config, app, options.fetch ? { fetch: options.fetch } : {});
-  const crm = crmFor(env, config);
+  const crm = crmFor(env, config, options.crmFetch);
   const store = createContactStore(env.DB);
   const profiles = createProfileCache(env.KV);
   const users = createUserRepo(env.DB);

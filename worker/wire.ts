@@ -318,11 +318,12 @@ export type JobRunView<Counts extends Record<string, number>> = JobRunFields & C
 
 /**
  * Besides its own counts, every run carries its step meter (worker/jobs/steps.ts): steps, WeCom
- * calls, the most in one step, and the Workflow instances it ran in one after another.
+ * and CRM calls, the most WeCom calls, subrequests and D1 queries in one step, and the Workflow
+ * instances it ran in one after another.
  */
-export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number; instances: number }>;
+export type OrgSyncRunView = JobRunView<{ created: number; updated: number; deactivated: number; steps: number; wecomCalls: number; crmCalls: number; maxStepWecomCalls: number; maxStepSubrequests: number; maxStepD1Queries: number; instances: number }>;
 
-export type ReconcileRunView = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; maxStepWecomCalls: number; maxStepD1Queries: number; instances: number }>;
+export type ReconcileRunView = JobRunView<{ followsAdded: number; followsEnded: number; bindingsAdded: number; customersCreated: number; steps: number; wecomCalls: number; crmCalls: number; maxStepWecomCalls: number; maxStepSubrequests: number; maxStepD1Queries: number; instances: number }>;
 
 /** `GET /api/admin/users`. */
 export interface AdminUsers {

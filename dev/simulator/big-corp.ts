@@ -76,6 +76,11 @@ export function generateBigCorp(base: DemoCorp, options: BigCorpOptions): DemoCo
     const followers = new Set([pick(members).userid]);
     // One in ten customers is followed by a second member.
     if (next() < 0.1) followers.add(pick(members).userid);
+    // Most are WeChat users WeCom vouches for with a unionid (a corp that bound an Open Platform
+    // account), a third carry a remark mobile: each costs the CRM lookups real contacts cost.
+    // Both follow from the index, so the random draws (and everything else) stay as they were.
+    const unionid = i % 10 < 7 ? { unionid: `oBig${pad(options.seed % 1000, 3)}${pad(i + 1, 21)}` } : {};
+    const remarkMobiles = i % 3 === 0 ? [`138${pad((i + 1) % 100_000_000, 8)}`] : [];
     contacts.push({
       external_contact: {
         external_userid: `wmBig${pad(options.seed % 1000, 3)}${pad(i + 1, 24)}`,
@@ -83,6 +88,7 @@ export function generateBigCorp(base: DemoCorp, options: BigCorpOptions): DemoCo
         avatar: '',
         type: 1,
         gender: next() < 0.5 ? 1 : 2,
+        ...unionid,
       },
       follow_user: [...followers].map((userid) => ({
         userid,
@@ -90,7 +96,7 @@ export function generateBigCorp(base: DemoCorp, options: BigCorpOptions): DemoCo
         description: '',
         createtime: start + Math.floor(next() * 60 * 60 * 24 * 365),
         tags: [],
-        remark_mobiles: [],
+        remark_mobiles: remarkMobiles,
         oper_userid: userid,
         add_way: 1,
       })),

@@ -6,12 +6,14 @@
  * off (introspectWorkflow), so retries happen at once; the retries themselves are the engine's.
  */
 import { env, introspectWorkflow } from 'cloudflare:test';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { demoCorp } from '../../dev/fixtures/demo-corp.ts';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { demoCorp, demoIds } from '../../dev/fixtures/demo-corp.ts';
 import { generateBigCorp } from '../../dev/simulator/big-corp.ts';
 import { startFirstSyncs } from '../../worker/jobs/first-sync.ts';
 import { DEPARTMENTS_PER_STEP, MEMBERS_PER_STEP } from '../../worker/identity/org-sync.ts';
-import { STEP_D1_QUERY_BUDGET, STEP_WECOM_CALL_BUDGET } from '../../worker/jobs/steps.ts';
+import { BINDS_PER_STEP, reconcile } from '../../worker/contacts/reconcile.ts';
+import { runSteps, STEP_D1_QUERY_BUDGET, STEP_SUBREQUEST_BUDGET, type CallMeter, type WorkflowStepLike } from '../../worker/jobs/steps.ts';
+import { meteredServices } from '../../worker/jobs/workflows.ts';
 import { waitFor } from './callback-helpers.ts';
 import { api, login, resetIdentity } from './identity-helpers.ts';
 import { calls, sim } from './simulator-control.ts';
@@ -91,7 +93,7 @@ describe('org sync on Workflows', () => {
     expect(count('user/list')).toBe(VISIBLE_DEPARTMENTS);
     expect(run.wecomCalls).toBe(VISIBLE_DEPARTMENTS + 1);
     expect(run.maxStepWecomCalls).toBe(10);
-    expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+    expect(run.maxStepSubrequests).toBeLessThanOrEqual(STEP_SUBREQUEST_BUDGET);
     expect(run.maxStepD1Queries).toBeGreaterThan(0);
     expect(run.maxStepD1Queries).toBeLessThanOrEqual(STEP_D1_QUERY_BUDGET);
   }, JOB_TEST_MS);
@@ -110,7 +112,7 @@ describe('org sync on Workflows', () => {
     // Every department listed, plus the three failed attempts, the 45033 and what its step listed again.
     expect((await calls())('user/list')).toBeGreaterThan(VISIBLE_DEPARTMENTS + 3);
     expect(run.created).toBe(MEDIUM.members + 4);
-    expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+    expect(run.maxStepSubrequests).toBeLessThanOrEqual(STEP_SUBREQUEST_BUDGET);
   }, JOB_TEST_MS);
 
   it('gets a new access token mid-run when WeCom stops taking the old one', async () => {
@@ -179,7 +181,7 @@ describe('reconciliation on Workflows', () => {
     expect(run.steps).toBeGreaterThan(12);
     expect(run.maxStepWecomCalls).toBeGreaterThan(0);
     expect(run.maxStepWecomCalls).toBeLessThanOrEqual(3);
-    expect(run.maxStepWecomCalls).toBeLessThanOrEqual(STEP_WECOM_CALL_BUDGET);
+    expect(run.maxStepSubrequests).toBeLessThanOrEqual(STEP_SUBREQUEST_BUDGET);
     expect(run.maxStepD1Queries).toBeGreaterThan(0);
     expect(run.maxStepD1Queries).toBeLessThanOrEqual(STEP_D1_QUERY_BUDGET);
     // JOB_STEPS_PER_INSTANCE is 40 in this pool: the run went on in more instances, one after another.
@@ -254,6 +256,33 @@ describe('a reconciliation handed from instance to instance', () => {
     const after = (await (await api(`/api/admin/reconcile/${id}`, admin)).json()) as { run: RunBody };
     expect(after.run).toMatchObject({ status: 'failed', phase: 'cancelled', instances: 2 });
     await sim('faults', undefined, 'DELETE');
+  }, JOB_TEST_MS);
+});
+
+describe('reconciliation with the company CRM over HTTP', () => {
+  it('binds in steps that stop taking contacts before the subrequest budget, with every contact bound', async () => {
+    // No customers yet in the reference CRM (test/crm-server), so every contact is looked up and created.
+    await fetch(`${inject('crmUrl')}/__crm/reset`, { method: 'POST' });
+    const meter: CallMeter = { calls: 0, crmCalls: 0, d1Queries: 0 };
+    const httpEnv = { ...env, CRM: 'http', CRM_BASE_URL: inject('crmUrl'), CRM_API_TOKEN: inject('crmToken') };
+    const app = { corpId: demoIds.corpId, agentId: String(demoIds.agentId) };
+    const services = meteredServices(httpEnv, app, meter)!;
+    const { run } = await services.reconcileLog.start('manual', 'zhangsan', Date.now());
+    // The steps run here, one after another, metered as the Workflow meters them.
+    const inline: WorkflowStepLike = { do: (_name, _config, work) => work() };
+    const steps = runSteps(inline, services.reconcileLog, run.id, meter, { steps: 100_000, start: () => Promise.reject(new Error('no hand-over expected')) });
+    const deps = { app: services.app, client: services.wecom, crm: services.crm, store: services.store, mappedSync: services.mappedSync, profiles: services.profiles, log: services.reconcileLog, autoCreate: true };
+    const done = await reconcile(run, deps, steps);
+
+    expect(done).toMatchObject({ status: 'succeeded', failed: 0 });
+    const contacts = await env.DB.prepare("SELECT COUNT(DISTINCT external_userid) AS n FROM contact_follows WHERE state = 'active' AND userid LIKE 'big11m%'").first<{ n: number }>();
+    const bound = await env.DB.prepare("SELECT COUNT(*) AS n FROM contact_bindings b WHERE EXISTS (SELECT 1 FROM contact_follows f WHERE f.external_userid = b.external_userid AND f.userid LIKE 'big11m%')").first<{ n: number }>();
+    expect(bound?.n).toBe(contacts?.n);
+    // A new contact costs a find or two and a create: 25 of them would be 75 calls in one step.
+    expect(done.counts.crmCalls).toBeGreaterThan(2 * (contacts?.n ?? 0));
+    expect(done.counts.maxStepSubrequests).toBeGreaterThan(STEP_SUBREQUEST_BUDGET / 2);
+    expect(done.counts.maxStepSubrequests).toBeLessThanOrEqual(STEP_SUBREQUEST_BUDGET);
+    expect(done.counts.steps).toBeGreaterThan((contacts?.n ?? 0) / BINDS_PER_STEP + 15);
   }, JOB_TEST_MS);
 });
 

@@ -46,6 +46,8 @@ const zhCN = {
   'job.steps': '步骤 {count}',
   'job.wecomCalls': '企业微信调用 {count} 次',
   'job.maxStepWecomCalls': '单步最多 {count} 次',
+  'job.crmCalls': 'CRM 调用 {count} 次',
+  'job.maxStepSubrequests': '单步最多 {count} 次外部调用（企业微信与 CRM）',
   'job.maxStepD1Queries': '单步最多 {count} 次数据库查询',
   'job.instances': '分 {count} 段接续运行',
 };
@@ -90,6 +92,8 @@ const en: Record<keyof typeof zhCN, string> = {
   'job.steps': 'Steps {count}',
   'job.wecomCalls': 'WeCom calls {count}',
   'job.maxStepWecomCalls': 'At most {count} in one step',
+  'job.crmCalls': 'CRM calls {count}',
+  'job.maxStepSubrequests': 'At most {count} outbound calls (WeCom and CRM) in one step',
   'job.maxStepD1Queries': 'At most {count} database queries in one step',
   'job.instances': 'Ran in {count} Workflow instances, one after another',
 };

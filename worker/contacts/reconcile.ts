@@ -40,6 +40,15 @@ export const PAGE_LIMIT = 100;
  * mobile, the new customer, the binding, its touchpoint): 25 a step keeps a step near 300.
  */
 export const BINDS_PER_STEP = 25;
+/**
+ * With an HTTP CRM, binding a contact makes up to 14 CRM calls (finds by unionid and by up to 5
+ * mobiles, a create, each tried twice: crm/http.ts), and writing a customer's mapped fields up to
+ * 9 (a read and a write, again if the customer changed meanwhile, each tried twice, and the tag
+ * library): a step starts another contact only while that many subrequests are left, so steps stay
+ * inside the budget (jobs/steps.ts) and take fewer contacts. The built-in CRM makes none.
+ */
+export const CRM_CALLS_TO_BIND = 14;
+export const CRM_CALLS_TO_SYNC_FIELDS = 9;
 
 type PageRow = BatchByUserReply['external_contact_list'][number];
 
@@ -179,40 +188,46 @@ export async function reconcile(start: ReconcileRun, deps: ReconcileDeps, steps:
         });
         run = result.run;
         if (!result.complete) complete = false;
-        for (let offset = 0, part = 1; offset < result.unbound.length; offset += BINDS_PER_STEP, part++) {
+        for (let offset = 0, part = 1; offset < result.unbound.length; part++) {
           const slice = result.unbound.slice(offset, offset + BINDS_PER_STEP);
           const before = run;
-          run = (
-            await steps.do(`bind ${group}.${page}.${part}`, async () => {
-              const next = structuredClone(before);
-              for (const { external_contact: contact, follow_info: follow } of slice) {
-                try {
-                  const profile = contactProfile(contact, [follow], now());
-                  const outcome = (await autoBind(profile, follow.userid, { corpId, crm: deps.crm, store, autoCreate: deps.autoCreate, now: now() })).outcome;
-                  if (outcome === 'created') next.counts.customersCreated += 1;
-                  if (outcome === 'created' || outcome === 'bound_by_mobile' || outcome === 'bound_by_unionid') next.counts.bindingsAdded += 1;
-                } catch (error) {
-                  recordFailure(next, `contact ${contact.external_userid} of ${follow.userid}`, error);
-                }
+          const bound = await steps.do(`bind ${group}.${page}.${part}`, async () => {
+            const next = structuredClone(before);
+            let taken = 0;
+            for (const { external_contact: contact, follow_info: follow } of slice) {
+              if (taken > 0 && steps.subrequestsLeft() < CRM_CALLS_TO_BIND) break;
+              taken += 1;
+              try {
+                const profile = contactProfile(contact, [follow], now());
+                const outcome = (await autoBind(profile, follow.userid, { corpId, crm: deps.crm, store, autoCreate: deps.autoCreate, now: now() })).outcome;
+                if (outcome === 'created') next.counts.customersCreated += 1;
+                if (outcome === 'created' || outcome === 'bound_by_mobile' || outcome === 'bound_by_unionid') next.counts.bindingsAdded += 1;
+              } catch (error) {
+                recordFailure(next, `contact ${contact.external_userid} of ${follow.userid}`, error);
               }
-              return { run: next };
-            })
-          ).run;
+            }
+            return { run: next, taken };
+          });
+          run = bound.run;
+          offset += bound.taken;
         }
         // A contact whose other followers come on a later page is written again then, ending equal.
-        for (let offset = 0, part = 1; mapped && offset < result.contacts.length; offset += BINDS_PER_STEP, part++) {
+        for (let offset = 0, part = 1; mapped && offset < result.contacts.length; part++) {
           const slice = result.contacts.slice(offset, offset + BINDS_PER_STEP);
           const before = run;
-          run = (
-            await steps.do(`fields ${group}.${page}.${part}`, async () => {
-              const next = structuredClone(before);
-              const synced = await deps.mappedSync.syncContacts(slice, 'system:reconcile');
-              synced.forEach((sync, i) => {
-                if (sync.status === 'pending') recordFailure(next, `CRM fields of contact ${slice[i]}`, new Error(sync.reason ?? 'kept to retry'));
-              });
-              return { run: next };
-            })
-          ).run;
+          const synced = await steps.do(`fields ${group}.${page}.${part}`, async () => {
+            const next = structuredClone(before);
+            let taken = 0;
+            for (const externalUserId of slice) {
+              if (taken > 0 && steps.subrequestsLeft() < CRM_CALLS_TO_SYNC_FIELDS) break;
+              taken += 1;
+              const [sync] = await deps.mappedSync.syncContacts([externalUserId], 'system:reconcile');
+              if (sync?.status === 'pending') recordFailure(next, `CRM fields of contact ${externalUserId}`, new Error(sync.reason ?? 'kept to retry'));
+            }
+            return { run: next, taken };
+          });
+          run = synced.run;
+          offset += synced.taken;
         }
         cursor = result.cursor;
         if (!cursor) break;

@@ -48,15 +48,18 @@ export interface JobSteps<Counts extends Record<string, number>> {
    * hands over at the next point its position can be written down.
    */
   spent(): boolean;
+  /** Inside a step's work: the subrequests it may still make (STEP_SUBREQUEST_BUDGET less those made). */
+  subrequestsLeft(): number;
   /** Ends this instance's part: the run goes on in a new instance, which starts from `resume`. */
   handOver(run: JobRun<Counts>, resume: unknown): Promise<HandedOver<Counts>>;
 }
 
 /**
- * Counted on every run: how many steps it took, its WeCom calls and D1 queries, the most any one
- * step made, and how many Workflow instances ran it one after another.
+ * Counted on every run: how many steps it took, its WeCom calls and (with `CRM=http`) CRM calls,
+ * the most WeCom calls, subrequests (both) and D1 queries any one step made, and how many
+ * Workflow instances ran it one after another.
  */
-export const STEP_METER = { steps: 0, wecomCalls: 0, maxStepWecomCalls: 0, maxStepD1Queries: 0, instances: 1 };
+export const STEP_METER = { steps: 0, wecomCalls: 0, crmCalls: 0, maxStepWecomCalls: 0, maxStepSubrequests: 0, maxStepD1Queries: 0, instances: 1 };
 
 /**
  * Steps one Workflow instance takes before the run goes on in a new one. An instance may take at
@@ -74,10 +77,10 @@ export function stepsPerInstance(value: string | undefined): number {
 }
 
 /**
- * The budget a step must stay inside: WeCom calls made by the step's own invocation (Workers Free
- * allows 50 subrequests per invocation). Token broker calls come on top: at most two per step.
+ * The subrequests a step may make: WeCom and company-CRM calls of the step's own invocation
+ * (Workers Free allows 50 per invocation). Token broker calls come on top: at most two per step.
  */
-export const STEP_WECOM_CALL_BUDGET = 50;
+export const STEP_SUBREQUEST_BUDGET = 50;
 
 /**
  * The D1 queries a step may run: Workers Paid allows 1,000 per invocation; half of it leaves room
@@ -85,9 +88,10 @@ export const STEP_WECOM_CALL_BUDGET = 50;
  */
 export const STEP_D1_QUERY_BUDGET = 500;
 
-/** Counts the WeCom calls and D1 queries of the isolate; a step reads the differences. */
+/** Counts the WeCom calls, CRM calls and D1 queries of the isolate; a step reads the differences. */
 export interface CallMeter extends QueryMeter {
   calls: number;
+  crmCalls: number;
 }
 
 /** Errors after which the same call may well succeed later: the engine retries the step. */
@@ -130,8 +134,12 @@ export function runSteps<Counts extends Record<string, number>>(
 ): JobSteps<Counts> {
   // Counted again as the engine replays finished steps, so every replay takes the same turns.
   let taken = 0;
+  // The meter's subrequests when the step now working began.
+  let stepStart = 0;
+  const subrequests = () => meter.calls + meter.crmCalls;
   const steps: JobSteps<Counts> = {
     spent: () => taken >= succession.steps,
+    subrequestsLeft: () => STEP_SUBREQUEST_BUDGET - (subrequests() - stepStart),
     async handOver(run, resume) {
       // The run is saved with its next instance's number first (stop and alive look it up from the
       // row); the instance is started by a step of its own, so a retry never starts a second one.
@@ -154,18 +162,23 @@ export function runSteps<Counts extends Record<string, number>>(
         const current = await runs.get(runId);
         if (current?.status !== 'running') throw new NonRetryableError(CANCELLED);
         const before = meter.calls;
+        const crmBefore = meter.crmCalls;
         const queriesBefore = meter.d1Queries;
+        stepStart = subrequests();
         const result = await work();
         const calls = meter.calls - before;
+        const crmCalls = meter.crmCalls - crmBefore;
         // The step's own progress save below comes on top: one more query.
         const queries = meter.d1Queries - queriesBefore;
         const counts = result.run.counts as Record<string, number>;
         counts.steps = (counts.steps ?? 0) + 1;
         counts.wecomCalls = (counts.wecomCalls ?? 0) + calls;
+        counts.crmCalls = (counts.crmCalls ?? 0) + crmCalls;
         counts.maxStepWecomCalls = Math.max(counts.maxStepWecomCalls ?? 0, calls);
+        counts.maxStepSubrequests = Math.max(counts.maxStepSubrequests ?? 0, calls + crmCalls);
         counts.maxStepD1Queries = Math.max(counts.maxStepD1Queries ?? 0, queries);
-        if (calls > STEP_WECOM_CALL_BUDGET || queries > STEP_D1_QUERY_BUDGET) {
-          log('warn', 'job.step_over_budget', { kind: result.run.kind, id: runId, step: name, wecomCalls: calls, d1Queries: queries });
+        if (calls + crmCalls > STEP_SUBREQUEST_BUDGET || queries > STEP_D1_QUERY_BUDGET) {
+          log('warn', 'job.step_over_budget', { kind: result.run.kind, id: runId, step: name, wecomCalls: calls, crmCalls, d1Queries: queries });
         }
         await runs.save(result.run);
         return result;

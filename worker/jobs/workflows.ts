@@ -17,21 +17,27 @@ import type { JobParams } from './engine.ts';
 import type { JobEngine } from './runs.ts';
 import { runSteps, STEP_RETRIES, stepsPerInstance, type CallMeter, type RunSuccession, type WorkflowStepLike } from './steps.ts';
 
-/** The WeCom calls and D1 queries this isolate made; each step meters its own share (jobs/steps.ts). */
-const meter: CallMeter = { calls: 0, d1Queries: 0 };
-const countedFetch: typeof fetch = (input, init) => {
-  meter.calls++;
-  return fetch(input, init);
-};
+/** The WeCom calls, CRM calls and D1 queries this isolate made; each step meters its own share (jobs/steps.ts). */
+const meter: CallMeter = { calls: 0, crmCalls: 0, d1Queries: 0 };
+
+/** The app's services with every WeCom call, CRM call and D1 query counted on `meter`; undefined when the app is no longer configured. */
+export function meteredServices(env: Env, app: { corpId: string; agentId: string }, meter: CallMeter): AppServices | undefined {
+  const config = configOf(env);
+  const configured = config.ok ? findApp(config.config, app.corpId, app.agentId) : undefined;
+  if (!config.ok || !configured) return undefined;
+  const counted =
+    (key: 'calls' | 'crmCalls'): typeof fetch =>
+    (input, init) => {
+      meter[key]++;
+      return fetch(input, init);
+    };
+  return appServices({ ...env, DB: countedD1(env.DB, meter) }, config.config, configured, { fetch: counted('calls'), crmFetch: counted('crmCalls') });
+}
 
 function servicesFor(env: Env, params: JobParams): AppServices | undefined {
-  const config = configOf(env);
-  const app = config.ok ? findApp(config.config, params.corpId, params.agentId) : undefined;
-  if (!config.ok || !app) {
-    log('error', 'job.app_gone', { corpId: params.corpId, agentId: params.agentId, id: params.run.id });
-    return undefined;
-  }
-  return appServices({ ...env, DB: countedD1(env.DB, meter) }, config.config, app, { fetch: countedFetch });
+  const services = meteredServices(env, params, meter);
+  if (!services) log('error', 'job.app_gone', { corpId: params.corpId, agentId: params.agentId, id: params.run.id });
+  return services;
 }
 
 // `WorkflowStep.do`'s overloads want step results typed as RPC-serializable; ours are plain JSON.
