@@ -4,7 +4,8 @@
  * 1. customer search (`GET /api/customers?q=`) with 100,000 customers in the built-in CRM, against
  *    the same queries with 1,000 customers measured first in the same run: the ratio says whether
  *    the time grows with the customers. Customers are written straight into the local D1 file
- *    (node:sqlite), through the same triggers that keep the search index (migration 0009) in step.
+ *    (node:sqlite), through the same triggers that keep the search indexes (migrations 0009 and 0015)
+ *    in step.
  * 2. org sync and reconciliation of a big corp from the simulator (`POST /__sim/big-corp`), started
  *    through the admin API as an admin and polled to the end: wall time, WeCom calls per member,
  *    the most calls any one step made, and the D1 rows they wrote.
@@ -85,7 +86,10 @@ export const SEARCH_QUERIES: SearchQuery[] = [
   { kind: 'name, 3 CJK characters', q: '欧阳晓' },
   { kind: 'name, Latin, 6 letters', q: 'harper' },
   { kind: 'name, 2 CJK characters, common', q: '王伟' },
-  { kind: 'name, 2 CJK characters, rare (no index: scan)', q: '晓华' },
+  { kind: 'name, 2 CJK characters, rare', q: '晓华' },
+  { kind: 'name, 2 CJK characters, absent', q: '钱孙' },
+  { kind: 'name, 1 CJK character, common surname', q: '陈' },
+  { kind: 'name, 1 CJK character, rare', q: '欧' },
   { kind: 'mobile fragment, 7 digits', q: '9007 312' },
   { kind: 'company, 4 CJK characters', q: '海之蓝水' },
 ];

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { clampLimit, createBuiltinCrm, escapeLike } from '../../worker/crm/builtin.ts';
+import { clampLimit, createBuiltinCrm, escapeLike, SHORT_TEXT_WALK_FROM, shortTextSearch } from '../../worker/crm/builtin.ts';
 import { crmContract, newCorpId, writeContext } from './crm-contract.ts';
 
 crmContract('builtin', () => createBuiltinCrm(env.DB));
@@ -132,6 +132,133 @@ describe('builtin CRM search index (migration 0009)', () => {
     );
     expect(details.join('\n')).toMatch(/VIRTUAL TABLE INDEX .*crm_customer_search|crm_customer_search VIRTUAL TABLE/);
     expect(details.join('\n')).not.toMatch(/^SCAN c\b/m);
+  });
+});
+
+describe('builtin CRM search of 1-2 characters (migration 0015)', () => {
+  const names = async (corpId: string, text: string) => (await createBuiltinCrm(env.DB).find(corpId, { text })).map((c) => c.name).sort();
+  const grams = async (corpId: string) =>
+    (await env.DB.prepare('SELECT gram FROM crm_customer_grams WHERE corp_id = ? ORDER BY gram').bind(corpId).all<{ gram: string }>()).results.map((r) => r.gram);
+
+  /**
+   * Customers 1..count written in one statement through the triggers: `陈` in nine names of ten
+   * (more than SHORT_TEXT_WALK_FROM), a CJK character shared by about 2 names, companies `Co<n>`;
+   * updated_at n / 3 so that ties fall to the id, owners a and b in turn.
+   */
+  async function seedMany(corpId: string, count = SHORT_TEXT_WALK_FROM + 300): Promise<void> {
+    await env.DB.prepare(
+      `WITH RECURSIVE i (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?2)
+       INSERT INTO crm_customers (corp_id, id, name, company, owner_userid, created_at, updated_at)
+       SELECT ?1, 'cus_' || n, CASE WHEN n % 10 = 0 THEN '李' ELSE '陈' END || char(0x4e00 + n % 700), 'Co' || n,
+         CASE WHEN n % 2 = 0 THEN 'a' ELSE 'b' END, n, n / 3 FROM i`,
+    )
+      .bind(corpId, count)
+      .run();
+  }
+
+  it('finds 1- and 2-character text in names and companies, ignoring ASCII case only, as LIKE does', async () => {
+    const crm = createBuiltinCrm(env.DB, steppingClock());
+    const corpId = newCorpId();
+    await crm.create({ name: '陈小明', company: '深圳腾讯' }, writeContext(corpId));
+    await crm.create({ name: 'Li Na', company: 'ACME' }, writeContext(corpId));
+    await crm.create({ name: 'Ängel', company: '50%_off' }, writeContext(corpId));
+    await crm.create({ name: '王伟' }, writeContext(corpId));
+    expect(await names(corpId, '陈')).toEqual(['陈小明']);
+    expect(await names(corpId, '小明')).toEqual(['陈小明']);
+    expect(await names(corpId, '腾')).toEqual(['陈小明']);
+    expect(await names(corpId, '深圳')).toEqual(['陈小明']);
+    expect(await names(corpId, '王伟')).toEqual(['王伟']);
+    expect(await names(corpId, '伟')).toEqual(['王伟']);
+    expect(await names(corpId, 'li')).toEqual(['Li Na']);
+    expect(await names(corpId, 'A')).toEqual(['Li Na']);
+    expect(await names(corpId, 'cM')).toEqual(['Li Na']);
+    expect(await names(corpId, 'i ')).toEqual(['Li Na']);
+    // LIKE folds ASCII only, and so does lower(): Ä is not ä.
+    expect(await names(corpId, 'Ä')).toEqual(['Ängel']);
+    expect(await names(corpId, 'ä')).toEqual([]);
+    expect(await names(corpId, '%')).toEqual(['Ängel']);
+    expect(await names(corpId, '%_')).toEqual(['Ängel']);
+    expect(await names(corpId, '_')).toEqual(['Ängel']);
+    expect(await names(corpId, '0_')).toEqual([]);
+    expect(await names(corpId, '钱孙')).toEqual([]);
+  });
+
+  it('follows creates, renames and deletes: a customer has the grams of its current name and company only', async () => {
+    const crm = createBuiltinCrm(env.DB, steppingClock());
+    const corpId = newCorpId();
+    const chen = await crm.create({ name: '陈小明', company: '深圳' }, writeContext(corpId));
+    expect(await grams(corpId)).toEqual(['小', '小明', '明', '深', '深圳', '圳', '陈', '陈小'].sort());
+    await crm.update(chen.id, 1, { name: '张小明' }, writeContext(corpId));
+    expect(await names(corpId, '陈')).toEqual([]);
+    expect(await names(corpId, '张')).toEqual(['张小明']);
+    expect(await names(corpId, '小明')).toEqual(['张小明']);
+    await crm.update(chen.id, 2, { company: '华为', stage: 'won' }, writeContext(corpId));
+    expect(await names(corpId, '深圳')).toEqual([]);
+    expect(await names(corpId, '华')).toEqual(['张小明']);
+    expect(await grams(corpId)).toEqual(['为', '华', '华为', '小', '小明', '张', '张小', '明'].sort());
+    // The same letter in name and company is one row; case folds to one too.
+    await crm.update(chen.id, 3, { name: 'Aa', company: 'a' }, writeContext(corpId));
+    expect(await grams(corpId)).toEqual(['a', 'aa']);
+    await env.DB.prepare('DELETE FROM crm_customers WHERE corp_id = ?').bind(corpId).run();
+    expect(await grams(corpId)).toEqual([]);
+    expect(await names(corpId, 'a')).toEqual([]);
+  });
+
+  it('answers exactly as the walk with LIKE alone did, for text few or many customers hold, with ties, limits and owners', async () => {
+    const crm = createBuiltinCrm(env.DB);
+    const corpId = newCorpId();
+    await seedMany(corpId);
+    const held = async (gram: string) =>
+      (await env.DB.prepare('SELECT count(*) AS n FROM crm_customer_grams WHERE corp_id = ? AND gram = ?').bind(corpId, gram).first<{ n: number }>())?.n ?? 0;
+    // Both ways of finding the rows are exercised.
+    expect(await held('陈')).toBeGreaterThanOrEqual(SHORT_TEXT_WALK_FROM);
+    expect(await held('co')).toBeGreaterThanOrEqual(SHORT_TEXT_WALK_FROM);
+    expect(await held('李')).toBeLessThan(SHORT_TEXT_WALK_FROM);
+    expect(await held('o1')).toBeLessThan(SHORT_TEXT_WALK_FROM);
+    const walk = async (text: string, limit: number, owners?: string[]) => {
+      const pattern = `%${escapeLike(text)}%`;
+      const owned = owners ? ' AND owner_userid IN (SELECT value FROM json_each(?))' : '';
+      const { results } = await env.DB.prepare(
+        `SELECT id FROM crm_customers WHERE corp_id = ? AND (name LIKE ? ESCAPE '\\' OR company LIKE ? ESCAPE '\\')${owned}
+         ORDER BY updated_at DESC, id LIMIT ?`,
+      )
+        .bind(corpId, pattern, pattern, ...(owners ? [JSON.stringify(owners)] : []), limit)
+        .all<{ id: string }>();
+      return results.map((r) => r.id);
+    };
+    for (const text of ['陈', '李', '丁', '陈丁', 'co', 'CO', 'o1', 'O1', 'O12', '1', '99', '钱孙', '%']) {
+      for (const limit of [1, 20, 100]) {
+        const found = (await crm.find(corpId, { text, limit })).map((c) => c.id);
+        expect(found, `${text} limit ${limit}`).toEqual(await walk(text, limit));
+      }
+      const owned = (await crm.find(corpId, { text, ownerUserids: ['a'] })).map((c) => c.id);
+      expect(owned, `${text} owned by a`).toEqual(await walk(text, 20, ['a']));
+    }
+    expect(await crm.find(corpId, { text: '李' })).toHaveLength(20);
+  });
+
+  it('reads rare text from crm_customer_grams and walks newest first only for text many customers hold', async () => {
+    const plan = (await env.DB.prepare(`EXPLAIN QUERY PLAN ${shortTextSearch('')}`).bind('corp', 'x', 'corp', 'x', 'corp', 'corp', 20).all<{ detail: string }>()).results
+      .map((r) => r.detail)
+      .join('\n');
+    expect(plan).toMatch(/SEARCH g USING PRIMARY KEY \(corp_id=\? AND gram=\?\)/);
+    expect(plan).toMatch(/SEARCH c USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    expect(plan).toMatch(/SEARCH c USING INDEX crm_customers_recent \(corp_id=\?\)/);
+    expect(plan).not.toMatch(/^SCAN c\b/m);
+    // What D1 counts as read: the half not chosen reads nothing, so a rare or absent text reads a
+    // few rows, not the corp's 1,300 customers, and a common one at most the count and a short walk.
+    const corpId = newCorpId();
+    await seedMany(corpId);
+    const rowsRead = async (text: string) => {
+      const pattern = `%${escapeLike(text)}%`;
+      const { meta } = await env.DB.prepare(shortTextSearch(" AND (c.name LIKE ? ESCAPE '\\' OR c.company LIKE ? ESCAPE '\\')"))
+        .bind(corpId, text, corpId, text, corpId, pattern, pattern, corpId, pattern, pattern, 20)
+        .all();
+      return meta.rows_read;
+    };
+    expect(await rowsRead('丁')).toBeLessThan(20);
+    expect(await rowsRead('钱孙')).toBeLessThan(10);
+    expect(await rowsRead('陈')).toBeLessThan(SHORT_TEXT_WALK_FROM + 50);
   });
 });
 

@@ -5,8 +5,8 @@
 -- a phrase query of 3 or more characters finds the candidate rows through the index, in any
 -- script (the default tokenizer would keep a Chinese name as one word), and `find` re-checks the
 -- candidates with the same LIKE as before, so the index only narrows and never changes an answer.
--- Text of 1-2 characters has no trigram: `find` then walks customers newest first and stops at
--- the limit (see `find`).
+-- Text of 1-2 characters has no trigram: migration 0015 indexes it in a table of its own
+-- (crm_customer_grams).
 --
 -- Both are external-content tables: they store the index only and read the text from their
 -- table by rowid, and triggers keep them in step with every write, batch or not. Neither table
