@@ -61,13 +61,6 @@ export default defineConfig(async () => {
             globalSetup: ['test/worker/global-setup.ts'],
             // The suites share one WeCom simulator whose state tests reset and inspect.
             fileParallelism: false,
-            // After every other project: wrangler dev's proxy is least likely to fail on a machine
-            // not also busy with the workerd pools.
-            sequence: { groupOrder: 1 },
-            // wrangler dev's local proxy occasionally exits under load; the setup starts it again
-            // (and says so), and the test that was in flight gets one more try. A failure of the
-            // product itself fails both tries.
-            retry: 1,
           },
         },
         {
@@ -97,6 +90,12 @@ export default defineConfig(async () => {
             testTimeout: 60_000,
             hookTimeout: 60_000,
             fileParallelism: false,
+            // After every other project, on a machine no longer busy with the workerd pools.
+            sequence: { groupOrder: 1 },
+            // Should wrangler dev still exit by itself under load (4.124 did; 4.129.1 and later keep
+            // a failed proxied request to that request), the setup starts it again and says so, and
+            // the test that was in flight gets one more try. A failure of the product fails both.
+            retry: 1,
           },
         },
       ],
