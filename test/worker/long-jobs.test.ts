@@ -160,6 +160,30 @@ describe('org sync on Workflows', () => {
   }, JOB_TEST_MS);
 });
 
+describe('an org sync handed from instance to instance', () => {
+  it('goes on between two listings, writing every member once and deactivating only the member WeCom no longer lists', async () => {
+    const introspector = await introspect(env.ORG_SYNC_WORKFLOW);
+    // 30 listings of 10 departments, each followed by its writes: past the 40 steps an instance takes here.
+    const large = { members: 1000, departments: 300, contacts: 0, seed: 12 };
+    await sim('reset', {});
+    await sim('big-corp', large);
+    await env.DB.prepare("INSERT INTO users (corp_id, wecom_userid, name, status, created_at, updated_at) VALUES (?1, 'big12gone', '离职的人', 'active', 1, 1)").bind(demoIds.corpId).run();
+    await sim('calls/reset', {});
+
+    const run = await finished('org-sync', (await start('org-sync')).id);
+    expect(run).toMatchObject({ status: 'succeeded', failed: 0, created: large.members + 4, deactivated: 1, done: 3 + large.departments, total: 3 + large.departments });
+    expect(run.instances).toBeGreaterThanOrEqual(2);
+    expect(await introspector.get()).toHaveLength(run.instances as number);
+    // Each department listed once, by whichever instance reached it.
+    expect((await calls())('user/list')).toBe(3 + large.departments);
+    const { results } = await env.DB.prepare("SELECT status, COUNT(*) AS n FROM users WHERE wecom_userid LIKE 'big12%' GROUP BY status ORDER BY status").all<{ status: string; n: number }>();
+    expect(results).toEqual([
+      { status: 'active', n: large.members },
+      { status: 'inactive', n: 1 },
+    ]);
+  }, JOB_TEST_MS);
+});
+
 describe('reconciliation on Workflows', () => {
   it('pages through 1,000 contacts one batch/get_by_user page per step, through a failed step and a 45033', async () => {
     const introspector = await introspect(env.RECONCILE_WORKFLOW);

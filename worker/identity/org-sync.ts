@@ -7,7 +7,8 @@
  * Steps: the department list (one call); then the members of DEPARTMENTS_PER_STEP departments per
  * step (one `user/list` each: the app's own secret reads its visible range, and `user/list` is
  * not recursive, so every department is listed), each followed by steps writing MEMBERS_PER_STEP of
- * the members it found; then the deactivations.
+ * the members it found; then the deactivations. After its share of steps an instance hands the run
+ * to the next one before a listing.
  */
 import type { WeComApp } from '../env.ts';
 import { createRunLog, recordFailure, type JobRun, type RunLog } from '../jobs/runs.ts';
@@ -43,12 +44,28 @@ export interface OrgSyncDeps {
   now?: () => number;
 }
 
-/** Runs one sync to the end in `steps`, recording progress on the run; never throws. */
-export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: JobSteps<OrgSyncCounts>): Promise<OrgSyncRun> {
+/**
+ * Where a sync goes on in its next Workflow instance (jobs/steps.ts `handOver`): the departments
+ * still to list, the members already written (and so not to deactivate), and whether every listing
+ * so far succeeded. Members are userids of up to 64 bytes: a corp of 10,000 is about 200 KB of the
+ * 1 MiB an instance's parameters may hold.
+ */
+export interface OrgSyncResume {
+  departmentIds: number[];
+  seen: string[];
+  complete: boolean;
+}
+
+/**
+ * Runs one sync to the end in `steps`, recording progress on the run; never throws. After its
+ * share of steps an instance hands the run to the next one between two listings (`resume`).
+ */
+export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: JobSteps<OrgSyncCounts>, resume?: OrgSyncResume): Promise<OrgSyncRun> {
   const now = deps.now ?? Date.now;
   const { app, client, users, log } = deps;
   return runJob(start, log, steps, app, async (first) => {
-    const listed = await steps.do('departments', async () => {
+    // A next instance goes on with the departments the first one listed (and wrote).
+    const listed = resume ? { run: first, ids: resume.departmentIds } : await steps.do('departments', async () => {
       const run = structuredClone(first);
       run.phase = 'departments';
       const departments = await client.listDepartments().then((reply) => reply.department, fatal);
@@ -67,9 +84,12 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
     });
 
     let run = listed.run;
-    const seen = new Set<string>();
-    let listingComplete = true;
+    const seen = new Set<string>(resume?.seen);
+    let listingComplete = resume?.complete ?? true;
+    // Progress counts departments listed, across instances.
+    const listedBefore = run.done;
     for (let offset = 0; offset < listed.ids.length; offset += DEPARTMENTS_PER_STEP) {
+      if (steps.spent()) return steps.handOver(run, { departmentIds: listed.ids.slice(offset), seen: [...seen], complete: listingComplete } satisfies OrgSyncResume);
       const ids = listed.ids.slice(offset, offset + DEPARTMENTS_PER_STEP);
       const before = run;
       const result = await steps.do(`members ${offset / DEPARTMENTS_PER_STEP + 1}`, async () => {
@@ -88,7 +108,7 @@ export async function runOrgSync(start: OrgSyncRun, deps: OrgSyncDeps, steps: Jo
         }
         // A member of several departments is written once, by the steps after the first listing that meets them.
         const facts = [...members.values()].filter((member) => !seen.has(member.userid)).map(memberFacts);
-        next.done = Math.min(listed.ids.length, offset + ids.length);
+        next.done = listedBefore + Math.min(listed.ids.length, offset + ids.length);
         return { run: next, facts, complete };
       });
       run = result.run;

@@ -8,7 +8,7 @@ import type { Env } from '../bindings.ts';
 import { startReconcile } from '../contacts/jobs.ts';
 import { reconcile, type ReconcileResume, type ReconcileRun } from '../contacts/reconcile.ts';
 import { configOf, findApp } from '../env.ts';
-import { runOrgSync, type OrgSyncRun } from '../identity/org-sync.ts';
+import { runOrgSync, type OrgSyncResume, type OrgSyncRun } from '../identity/org-sync.ts';
 import { orgSyncPolicy } from '../identity/services.ts';
 import { log } from '../log.ts';
 import { appServices, type AppServices } from '../services.ts';
@@ -54,7 +54,9 @@ export class OrgSyncWorkflow extends WorkflowEntrypoint<Env, JobParams> {
     if (!services) return undefined;
     const { app, orgSyncLog } = services;
     const start = event.payload.run as OrgSyncRun;
-    const run = await runOrgSync(start, { app, client: services.wecom, users: services.users, log: orgSyncLog, policy: orgSyncPolicy(services) }, runSteps(stepOf(step), orgSyncLog, start.id, meter, succession(this.env, services.orgSyncJobs, event.payload)));
+    const steps = runSteps(stepOf(step), orgSyncLog, start.id, meter, succession(this.env, services.orgSyncJobs, event.payload));
+    const deps = { app, client: services.wecom, users: services.users, log: orgSyncLog, policy: orgSyncPolicy(services) };
+    const run = await runOrgSync(start, deps, steps, event.payload.resume as OrgSyncResume | undefined);
     if (run.status === 'succeeded' && event.payload.then === 'reconcile') {
       await step.do('then reconcile', { retries: STEP_RETRIES }, async () => {
         await startReconcile(services, start.trigger, start.startedBy);
