@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { clampLimit, createBuiltinCrm, escapeLike, SHORT_TEXT_WALK_FROM, shortTextSearch } from '../../worker/crm/builtin.ts';
+import { clampLimit, createBuiltinCrm, escapeLike, shortTextSearch, WALK_FROM_MATCHES } from '../../worker/crm/builtin.ts';
 import { crmContract, newCorpId, writeContext } from './crm-contract.ts';
 
 crmContract('builtin', () => createBuiltinCrm(env.DB));
@@ -142,10 +142,10 @@ describe('builtin CRM search of 1-2 characters (migration 0015)', () => {
 
   /**
    * Customers 1..count written in one statement through the triggers: `陈` in nine names of ten
-   * (more than SHORT_TEXT_WALK_FROM), a CJK character shared by about 2 names, companies `Co<n>`;
+   * (more than WALK_FROM_MATCHES), a CJK character shared by about 2 names, companies `Co<n>`;
    * updated_at n / 3 so that ties fall to the id, owners a and b in turn.
    */
-  async function seedMany(corpId: string, count = SHORT_TEXT_WALK_FROM + 300): Promise<void> {
+  async function seedMany(corpId: string, count = WALK_FROM_MATCHES + 300): Promise<void> {
     await env.DB.prepare(
       `WITH RECURSIVE i (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?2)
        INSERT INTO crm_customers (corp_id, id, name, company, owner_userid, created_at, updated_at)
@@ -211,10 +211,10 @@ describe('builtin CRM search of 1-2 characters (migration 0015)', () => {
     const held = async (gram: string) =>
       (await env.DB.prepare('SELECT count(*) AS n FROM crm_customer_grams WHERE corp_id = ? AND gram = ?').bind(corpId, gram).first<{ n: number }>())?.n ?? 0;
     // Both ways of finding the rows are exercised.
-    expect(await held('陈')).toBeGreaterThanOrEqual(SHORT_TEXT_WALK_FROM);
-    expect(await held('co')).toBeGreaterThanOrEqual(SHORT_TEXT_WALK_FROM);
-    expect(await held('李')).toBeLessThan(SHORT_TEXT_WALK_FROM);
-    expect(await held('o1')).toBeLessThan(SHORT_TEXT_WALK_FROM);
+    expect(await held('陈')).toBeGreaterThanOrEqual(WALK_FROM_MATCHES);
+    expect(await held('co')).toBeGreaterThanOrEqual(WALK_FROM_MATCHES);
+    expect(await held('李')).toBeLessThan(WALK_FROM_MATCHES);
+    expect(await held('o1')).toBeLessThan(WALK_FROM_MATCHES);
     const walk = async (text: string, limit: number, owners?: string[]) => {
       const pattern = `%${escapeLike(text)}%`;
       const owned = owners ? ' AND owner_userid IN (SELECT value FROM json_each(?))' : '';
@@ -226,7 +226,7 @@ describe('builtin CRM search of 1-2 characters (migration 0015)', () => {
         .all<{ id: string }>();
       return results.map((r) => r.id);
     };
-    for (const text of ['陈', '李', '丁', '陈丁', 'co', 'CO', 'o1', 'O1', 'O12', '1', '99', '钱孙', '%']) {
+    for (const text of ['陈', '李', '丁', '陈丁', 'co', 'CO', 'o1', 'O1', 'O12', '1', '99', '钱孙', '%', 'Co1', 'co12', 'Co99', 'Co', 'o10']) {
       for (const limit of [1, 20, 100]) {
         const found = (await crm.find(corpId, { text, limit })).map((c) => c.id);
         expect(found, `${text} limit ${limit}`).toEqual(await walk(text, limit));
@@ -258,7 +258,66 @@ describe('builtin CRM search of 1-2 characters (migration 0015)', () => {
     };
     expect(await rowsRead('丁')).toBeLessThan(20);
     expect(await rowsRead('钱孙')).toBeLessThan(10);
-    expect(await rowsRead('陈')).toBeLessThan(SHORT_TEXT_WALK_FROM + 50);
+    expect(await rowsRead('陈')).toBeLessThan(WALK_FROM_MATCHES + 50);
+  });
+});
+
+/** `db` whose statements add up the rows D1 says they read (`meta.rows_read`). */
+function countingReads(db: D1Database): { db: D1Database; read(): number } {
+  let read = 0;
+  const statement = (target: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(target, {
+      get(t, property) {
+        if (property === 'bind') return (...values: unknown[]) => statement(t.bind(...values));
+        if (property === 'all') {
+          return async () => {
+            const result = await t.all();
+            read += result.meta.rows_read;
+            return result;
+          };
+        }
+        const value: unknown = Reflect.get(t, property, t);
+        return typeof value === 'function' ? value.bind(t) : value;
+      },
+    });
+  const wrapped = new Proxy(db, {
+    get(t, property) {
+      if (property === 'prepare') return (sql: string) => statement(t.prepare(sql));
+      const value: unknown = Reflect.get(t, property, t);
+      return typeof value === 'function' ? value.bind(t) : value;
+    },
+  });
+  return { db: wrapped, read: () => read };
+}
+
+describe('builtin CRM lookups that one condition narrows', () => {
+  it('reaches a customer by unionid, mobile or rare text through the index, not by walking the corp newest first', async () => {
+    const corpId = newCorpId();
+    await env.DB.prepare(
+      `WITH RECURSIVE i (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 1300)
+       INSERT INTO crm_customers (corp_id, id, name, company, owner_userid, unionid, created_at, updated_at)
+       SELECT ?1, 'cus_' || n, '陈' || char(0x4e00 + n % 700), 'Co' || n, 'a', 'oMany' || n, n, 1000 + n FROM i`,
+    )
+      .bind(corpId)
+      .run();
+    const rare = await createBuiltinCrm(env.DB).create({ name: '独一无二的客户', company: 'Unique Ltd', mobiles: ['13912345678'], unionid: 'oRareUnionid', ownerUserid: 'a' }, writeContext(corpId));
+    // The oldest, so a newest-first walk would reach it last, after every other customer.
+    await env.DB.prepare('UPDATE crm_customers SET updated_at = 0 WHERE corp_id = ? AND id = ?').bind(corpId, rare.id).run();
+
+    const counter = countingReads(env.DB);
+    const crm = createBuiltinCrm(counter.db);
+    const queries = [{ unionid: 'oRareUnionid' }, { mobile: '+86 139 1234 5678' }, { text: '独一无二' }, { text: 'unique' }, { text: '2345678' }, { unionid: 'oRareUnionid', ownerUserids: ['a', 'b'] }, { mobile: '13912345678', ownerUserids: ['a'] }, { text: 'unique', ownerUserids: ['a'] }];
+    for (const query of queries) {
+      const before = counter.read();
+      expect((await crm.find(corpId, { ...query, limit: 2 })).map((c) => c.id), JSON.stringify(query)).toEqual([rare.id]);
+      expect(counter.read() - before, JSON.stringify(query)).toBeLessThan(30);
+    }
+    // Nobody's: nothing read beyond the lookup either.
+    const before = counter.read();
+    expect(await crm.find(corpId, { unionid: 'oNobody' })).toEqual([]);
+    expect(await crm.find(corpId, { mobile: '13700000000' })).toEqual([]);
+    expect(await crm.find(corpId, { text: '没有这个人' })).toEqual([]);
+    expect(counter.read() - before).toBeLessThan(30);
   });
 });
 

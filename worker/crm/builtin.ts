@@ -85,19 +85,20 @@ export function ftsPhrase(text: string): string {
 }
 
 /**
- * From this many customers of a corp holding a 1-2 character text on, `find` walks customers newest
- * first instead of reading them all from crm_customer_grams: with m of N customers matching, the
- * walk reads about limit × N / m rows, the lookup m (and sorts them). Measured at 100,000 customers
- * the two cost the same near 800 matches for a limit of 20 and 1,800 for 100 (bench data, node:sqlite).
+ * From this many customers holding a text on, `find` walks customers newest first instead of
+ * reading every match from an index (crm_customer_grams, or the trigram tables): with m of N
+ * customers matching, the walk reads about limit × N / m rows, the lookup m (and sorts them).
+ * Measured at 100,000 customers the two cost the same near 800 matches for a limit of 20 and 1,800
+ * for 100 (bench data, node:sqlite).
  */
-export const SHORT_TEXT_WALK_FROM = 1_000;
+export const WALK_FROM_MATCHES = 1_000;
 
 /**
  * The statement for text of 1-2 characters, which has no trigram (migration 0015). `filter` holds
  * the other conditions on `c`, each as ` AND …`. Binds: corp, text, corp, text, corp, the filter's
  * parameters, corp, the filter's parameters again, limit.
  * Exactly one of the two halves reads rows, chosen by how many customers of the corp hold the text
- * (counted up to SHORT_TEXT_WALK_FROM): the other's corp is NULL, which no index entry equals, so
+ * (counted up to WALK_FROM_MATCHES): the other's corp is NULL, which no index entry equals, so
  * its loop ends before it starts. The count as a plain WHERE term would not do this: SQLite
  * computes it once but tests it on every row its loop visits, and the loop still visits them all.
  * - Fewer: the customers are read by rowid from their grams. CROSS JOIN keeps SQLite from driving
@@ -108,7 +109,7 @@ export const SHORT_TEXT_WALK_FROM = 1_000;
  *   are concentrated among the oldest customers.
  */
 export function shortTextSearch(filter: string): string {
-  const from = SHORT_TEXT_WALK_FROM;
+  const from = WALK_FROM_MATCHES;
   return `WITH matches (n) AS (SELECT count(*) FROM (SELECT 1 FROM crm_customer_grams WHERE corp_id = ? AND gram = lower(?) LIMIT ${from}))
     SELECT c.* FROM crm_customer_grams g CROSS JOIN crm_customers c ON c.rowid = g.customer_rowid
     WHERE g.corp_id = (SELECT ? FROM matches WHERE n < ${from}) AND g.gram = lower(?) AND c.corp_id = ?${filter}
@@ -335,6 +336,28 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
     return row ? toCustomer(row) : undefined;
   }
 
+  /**
+   * The rowids of customers whose name or company holds `text` (3+ characters), or one of whose
+   * mobiles holds `fragment`, from the trigram indexes: at most WALK_FROM_MATCHES of them. The
+   * indexes span every corp of the database, so another corp's matches count toward the cap too.
+   */
+  async function trigramCandidates(text: string, fragment: string | undefined): Promise<number[]> {
+    const sources = ['SELECT rowid AS id FROM crm_customer_search WHERE crm_customer_search MATCH ?'];
+    const params = [ftsPhrase(text)];
+    if (fragment) {
+      sources.push(
+        `SELECT k.rowid FROM crm_mobile_search s JOIN crm_customer_mobiles m ON m.rowid = s.rowid
+         JOIN crm_customers k ON k.corp_id = m.corp_id AND k.id = m.customer_id WHERE crm_mobile_search MATCH ?`,
+      );
+      params.push(ftsPhrase(fragment));
+    }
+    const { results } = await db
+      .prepare(`${sources.join(' UNION ')} LIMIT ${WALK_FROM_MATCHES}`)
+      .bind(...params)
+      .all<{ id: number }>();
+    return results.map((row) => row.id);
+  }
+
   async function requireCustomer(operation: string, corpId: string, customerId: string): Promise<void> {
     const row = await db.prepare('SELECT 1 AS found FROM crm_customers WHERE corp_id = ? AND id = ?').bind(corpId, customerId).first();
     if (!row) throw new CrmRejectedError(404, operation, `No customer ${customerId} in this corp`);
@@ -343,8 +366,13 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
   return {
     async find(corpId, query: CustomerQuery) {
       // Conditions on the customer `c` besides its corp, the same whichever way the rows are found.
+      // D1 keeps no statistics, so with a LIMIT SQLite walks crm_customers_recent and tests each
+      // customer, however few match: a selective condition must drive the query itself. `driven`
+      // says one does (unionid, mobile: their indexes; text: its candidates, read first).
       const where: string[] = [];
       const params: unknown[] = [];
+      let driven = false;
+      let candidates: number[] | undefined;
       const text = query.text?.trim() ?? '';
       if (text !== '') {
         const pattern = `%${escapeLike(text)}%`;
@@ -360,42 +388,46 @@ export function createBuiltinCrm(db: D1Database, now: () => number = Date.now): 
         // characters (0015, in shortTextSearch) only pick the rows they look at.
         // A fragment is at least 4 digits, so text with one always has 3 characters or more.
         if (indexable(text)) {
-          const candidates = ['SELECT rowid FROM crm_customer_search WHERE crm_customer_search MATCH ?'];
-          params.push(ftsPhrase(text));
-          if (fragment) {
-            candidates.push(
-              `SELECT k.rowid FROM crm_mobile_search s JOIN crm_customer_mobiles m ON m.rowid = s.rowid
-               JOIN crm_customers k ON k.corp_id = m.corp_id AND k.id = m.customer_id WHERE crm_mobile_search MATCH ?`,
-            );
-            params.push(ftsPhrase(fragment));
-          }
-          where.push(`c.rowid IN (${candidates.join(' UNION ')})`);
+          candidates = await trigramCandidates(text, fragment);
+          // Text many customers hold: walking newest first finds `limit` of them sooner.
+          if (candidates.length >= WALK_FROM_MATCHES) candidates = undefined;
         }
       }
       const unionid = query.unionid?.trim() ?? '';
       if (unionid !== '') {
         where.push('c.unionid = ?');
         params.push(unionid);
+        driven = true;
       }
       if (query.mobile !== undefined && query.mobile.trim() !== '') {
         const mobile = normaliseMobile(query.mobile);
         if (mobile === '') return [];
-        where.push('EXISTS (SELECT 1 FROM crm_customer_mobiles m WHERE m.corp_id = c.corp_id AND m.customer_id = c.id AND m.mobile = ?)');
-        params.push(mobile);
+        where.push('c.id IN (SELECT customer_id FROM crm_customer_mobiles WHERE corp_id = ? AND mobile = ?)');
+        params.push(corpId, mobile);
+        driven = true;
       }
       if (query.ownerUserids !== undefined) {
         // An empty allow-list is "nobody's", never "no filter": it comes from a scope that owns nothing.
         if (query.ownerUserids.length === 0) return [];
         // json_each keeps one bound parameter however many members a manager's scope holds (D1 allows 100).
-        where.push('c.owner_userid IN (SELECT value FROM json_each(?))');
+        // A unary + keeps SQLite from reaching the rows through the owner index when another condition drives.
+        where.push(`${driven ? '+' : ''}c.owner_userid IN (SELECT value FROM json_each(?))`);
         params.push(JSON.stringify(query.ownerUserids));
       }
       const filter = where.map((condition) => ` AND ${condition}`).join('');
       const limit = clampLimit(query.limit);
-      const statement =
-        text !== '' && !indexable(text)
-          ? db.prepare(shortTextSearch(filter)).bind(corpId, text, corpId, text, corpId, ...params, corpId, ...params, limit)
-          : db.prepare(`SELECT c.* FROM crm_customers c WHERE c.corp_id = ?${filter} ORDER BY c.updated_at DESC, c.id LIMIT ?`).bind(corpId, ...params, limit);
+      let statement: D1PreparedStatement;
+      if (candidates) {
+        // CROSS JOIN: the candidates first, each customer by rowid, then sorted.
+        statement = db
+          .prepare(`SELECT c.* FROM json_each(?) j CROSS JOIN crm_customers c ON c.rowid = j.value WHERE c.corp_id = ?${filter} ORDER BY c.updated_at DESC, c.id LIMIT ?`)
+          .bind(JSON.stringify(candidates), corpId, ...params, limit);
+      } else if (text !== '' && !indexable(text)) {
+        statement = db.prepare(shortTextSearch(filter)).bind(corpId, text, corpId, text, corpId, ...params, corpId, ...params, limit);
+      } else {
+        // The unary + keeps the ORDER BY from choosing crm_customers_recent over the driving index.
+        statement = db.prepare(`SELECT c.* FROM crm_customers c WHERE c.corp_id = ?${filter} ORDER BY ${driven ? '+' : ''}c.updated_at DESC, c.id LIMIT ?`).bind(corpId, ...params, limit);
+      }
       const { results } = await statement.all<CustomerRow>();
       return results.map(toCustomer);
     },
