@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { clampLimit, createBuiltinCrm, escapeLike, shortTextSearch, WALK_FROM_MATCHES } from '../../worker/crm/builtin.ts';
 import { crmContract, newCorpId, writeContext } from './crm-contract.ts';
+import { countingReads } from './d1-reads.ts';
 
 crmContract('builtin', () => createBuiltinCrm(env.DB));
 
@@ -261,34 +262,6 @@ describe('builtin CRM search of 1-2 characters (migration 0015)', () => {
     expect(await rowsRead('陈')).toBeLessThan(WALK_FROM_MATCHES + 50);
   });
 });
-
-/** `db` whose statements add up the rows D1 says they read (`meta.rows_read`). */
-function countingReads(db: D1Database): { db: D1Database; read(): number } {
-  let read = 0;
-  const statement = (target: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(target, {
-      get(t, property) {
-        if (property === 'bind') return (...values: unknown[]) => statement(t.bind(...values));
-        if (property === 'all') {
-          return async () => {
-            const result = await t.all();
-            read += result.meta.rows_read;
-            return result;
-          };
-        }
-        const value: unknown = Reflect.get(t, property, t);
-        return typeof value === 'function' ? value.bind(t) : value;
-      },
-    });
-  const wrapped = new Proxy(db, {
-    get(t, property) {
-      if (property === 'prepare') return (sql: string) => statement(t.prepare(sql));
-      const value: unknown = Reflect.get(t, property, t);
-      return typeof value === 'function' ? value.bind(t) : value;
-    },
-  });
-  return { db: wrapped, read: () => read };
-}
 
 describe('builtin CRM lookups that one condition narrows', () => {
   it('reaches a customer by unionid, mobile or rare text through the index, not by walking the corp newest first', async () => {

@@ -336,12 +336,18 @@ export function createContactStore(db: D1Database) {
         .run();
     },
 
-    /** Touchpoints of a customer: those recorded against it and those of every contact bound to it. */
+    /**
+     * Touchpoints of a customer: those recorded against it and those of every contact bound to it.
+     * Two halves, each through its own index: as one `customer_id = ? OR external_userid IN (…)`
+     * condition SQLite read every touchpoint of the corp to test it.
+     */
     async touchpointsOfCustomer(corpId: string, customerId: string, limit = 200): Promise<Touchpoint[]> {
+      const columns = 'id, external_userid, customer_id, kind, at, actor_userid, detail';
       const { results } = await db
         .prepare(
-          `SELECT id, external_userid, customer_id, kind, at, actor_userid, detail FROM touchpoints
-           WHERE corp_id = ?1 AND (customer_id = ?2 OR external_userid IN (SELECT external_userid FROM contact_bindings WHERE corp_id = ?1 AND customer_id = ?2))
+          `SELECT ${columns} FROM touchpoints WHERE corp_id = ?1 AND customer_id = ?2
+           UNION
+           SELECT ${columns} FROM touchpoints WHERE corp_id = ?1 AND external_userid IN (SELECT external_userid FROM contact_bindings WHERE corp_id = ?1 AND customer_id = ?2)
            ORDER BY at DESC, id DESC LIMIT ?3`,
         )
         .bind(corpId, customerId, limit)

@@ -163,14 +163,19 @@ export function createOutbox(db: D1Database, app: { corpId: string; agentId: str
      * than skipped at the claim, so no sender reads (or hands on) work it may not do yet.
      */
     async due(now: number, limit: number): Promise<OutboxMessage[]> {
+      // The unary + leaves the grouping to a sort, so only the last hour is read (app_messages_attempted,
+      // migration 0017); and two halves, each through app_messages_due: as one OR, SQLite read every
+      // message the app kept.
       const { results } = await db
         .prepare(
           `WITH limited AS (
              SELECT touser FROM app_messages WHERE corp_id = ?1 AND agent_id = ?2 AND attempted_at > ?3 - 3600000
-             GROUP BY touser HAVING COUNT(*) >= ?6 OR SUM(attempted_at > ?3 - 60000) >= ?5
+             GROUP BY +touser HAVING COUNT(*) >= ?6 OR SUM(attempted_at > ?3 - 60000) >= ?5
            )
-           SELECT * FROM app_messages WHERE corp_id = ?1 AND agent_id = ?2
-             AND ((status = 'pending' AND next_at <= ?3) OR (status = 'sending' AND lease_until <= ?3))
+           SELECT * FROM app_messages WHERE corp_id = ?1 AND agent_id = ?2 AND status = 'pending' AND next_at <= ?3
+             AND touser NOT IN (SELECT touser FROM limited)
+           UNION ALL
+           SELECT * FROM app_messages WHERE corp_id = ?1 AND agent_id = ?2 AND status = 'sending' AND lease_until <= ?3
              AND touser NOT IN (SELECT touser FROM limited)
            ORDER BY next_at, id LIMIT ?4`,
         )
